@@ -1,0 +1,52 @@
+"""The ``mt5gateway`` command line: a thin dispatcher over the packages' own commands.
+
+Each command lives in the module that owns its concern and exposes ``add_arguments(parser)`` and
+``run(args) -> int``; this file only maps names to modules, so ``mt5gateway --help`` stays fast
+(modules are imported when their command runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["COMMANDS", "main"]
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("mt5gateway.demo", "start the gateway on 15 simulated terminals and print URL and demo keys"),
+    "serve": ("mt5gateway.api.serve", "run the HTTP + WebSocket gateway"),
+    "sim-run": ("mt5gateway.sim.runner", "run a MetaTrader5 script unmodified against the simulator"),
+    "quotes": ("mt5gateway.sim.quotes", "show a live quote table from the simulator"),
+    "agent": ("mt5gateway.pool.agent", "serve one terminal's 32 API calls to a remote pool over TCP"),
+    "config": ("mt5gateway.pool.config_cli", "check a configuration file"),
+    "keys": ("mt5gateway.api.keys_cli", "make or hash API keys"),
+    "record": ("mt5gateway.recorder.cli", "record ticks and bars from the terminals"),
+    "gaps": ("mt5gateway.recorder.gaps_cli", "list gaps and completeness of the recorded data"),
+    "gap-fill": ("mt5gateway.recorder.fill_cli", "fill a gap from the terminal's history, with progress"),
+    "sync": ("mt5gateway.sync.cli", "mirror account balances from gateways on a schedule"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mt5gateway`` script."""
+    parser = argparse.ArgumentParser(
+        prog="mt5gateway", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(command_parser)
+            command_parser.set_defaults(_run=module.run)
+    args = parser.parse_args(args_list)
+    return int(args._run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
