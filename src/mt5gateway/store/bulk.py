@@ -30,7 +30,7 @@ _PGCOPY_TRAILER = b"\xff\xff"
 
 def driver_connection(connection: sa.Connection) -> Any:
     """The DB-API connection (sqlite3 / psycopg) under a SQLAlchemy connection, for the fast paths."""
-    raw = driver_connection(connection)
+    raw = connection.connection.driver_connection
     if raw is None:
         raise RuntimeError("the connection is closed")
     return raw
