@@ -1,0 +1,68 @@
+"""The FastAPI application: routers, the error handler, metrics, and a lifespan that runs the pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mt5gateway import __version__
+from mt5gateway.market.cache import IndicatorCache
+from mt5gateway.market.service import MarketService
+from mt5gateway.pool import TerminalPool
+
+from .deps import Gateway
+from .errors import install_error_handlers
+from .keys import KeyStore
+from .metrics import Metrics, MetricsMiddleware
+from .ratelimit import RateLimiter
+from .responses import OrjsonResponse
+from .routers import admin, health, market
+from .settings import ApiSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
+    """An app serving ``pool`` (started and stopped by the app's lifespan) with ``settings``."""
+    tiers = settings.tier_policy()
+    cache = IndicatorCache(
+        capacity=settings.indicator_cache_size, max_age=settings.indicator_cache_max_age_seconds
+    )
+    gateway = Gateway(
+        settings=settings,
+        pool=pool,
+        keys=KeyStore(settings.keys, settings.admin_key_hash),
+        limiter=RateLimiter(per_minute=settings.rate_limit.per_minute, burst=settings.rate_limit.burst),
+        tiers=tiers,
+        market=MarketService(pool=pool, tiers=tiers, cache=cache),
+        metrics=Metrics(pool.statuses),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            await gateway.market.start()
+            try:
+                yield
+            finally:
+                await gateway.market.stop()
+        finally:
+            await pool.stop()
+
+    app = FastAPI(
+        title="mt5gateway",
+        version=__version__,
+        description="MetaTrader 5 terminals behind one HTTP API: market data, tiered indicators, admin.",
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    app.state.gateway = gateway
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
+    app.include_router(health.router)
+    app.include_router(market.router)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,1 @@
+"""One router per domain: ``health`` (public summary, metrics), ``market``, ``admin``."""

@@ -1,0 +1,158 @@
+"""Market endpoints: symbols, timeframes, indicators, bars, ticks and quotes, all tier-checked."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from mt5gateway.indicators import OverlayParams, parse_overlay_params
+from mt5gateway.market.service import MAX_BARS, MAX_TICKS
+
+from ..auth import MarketCaller
+from ..deps import GatewayDep
+from ..responses import JSONBytes
+from ..schemas import (
+    BarsResponse,
+    ErrorBody,
+    IndicatorResponse,
+    QuotesResponse,
+    SymbolsResponse,
+    TicksResponse,
+    TimeframesResponse,
+)
+
+__all__ = ["router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "a parameter is invalid (the sentence names it)"),
+        (401, "missing or unknown X-API-Key"),
+        (403, "the caller's tier does not grant the symbol or timeframe"),
+        (404, "unknown symbol"),
+        (429, "rate limit; see Retry-After"),
+        (502, "the terminal answered with an error"),
+        (503, "the symbol's terminal is down; see Retry-After and terminal_id"),
+    )
+}
+
+router = APIRouter(prefix="/api", tags=["market"], responses=_ERRORS)
+
+_DEFAULT_OVERLAY_PARAMS = OverlayParams()
+
+
+def _overlay_query_parameters() -> list[dict[str, Any]]:
+    """The overlay parameters as OpenAPI query parameters (the model's own ranges and defaults)."""
+    schema = OverlayParams.model_json_schema()
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": field.get("description", ""),
+            "schema": {key: value for key, value in field.items() if key not in ("title", "description")},
+        }
+        for name, field in schema["properties"].items()
+    ]
+
+
+def _overlay_params(request: Request) -> OverlayParams:
+    """The overlay parameters of the query (``bars`` is the endpoint's own)."""
+    query: dict[str, str | list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        if name == "bars":
+            continue
+        previous = query.get(name)
+        if previous is None:
+            query[name] = value
+        else:
+            query[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+    return parse_overlay_params(query) if query else _DEFAULT_OVERLAY_PARAMS
+
+
+@router.get("/symbols", response_model=SymbolsResponse)
+async def symbols(caller: MarketCaller) -> dict[str, Any]:
+    """The symbols the caller's tier may use."""
+    return {"success": True, "tier": caller.tier.name, "symbols": list(caller.tier.symbols)}
+
+
+@router.get("/timeframes", response_model=TimeframesResponse)
+async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any]:
+    """The timeframes the caller's tier may use, shortest first."""
+    granted = set(caller.tier.timeframes)
+    ordered = [tf for tf in gateway.tiers.timeframes if tf in granted]
+    return {"success": True, "tier": caller.tier.name, "timeframes": ordered}
+
+
+@router.get(
+    "/indicators/{symbol}/{timeframe}",
+    response_class=JSONBytes,
+    responses={200: {"model": IndicatorResponse}},
+    openapi_extra={"parameters": _overlay_query_parameters()},
+)
+async def indicators(
+    request: Request,
+    caller: MarketCaller,
+    gateway: GatewayDep,
+    symbol: str,
+    timeframe: str,
+    bars: Annotated[int, Query(ge=100, le=MAX_BARS, description="bars of OHLC returned")] = 1000,
+) -> Response:
+    """OHLC, fractals and horizontal and diagonal lines (SPEC 7); overlay parameters as query options."""
+    body = await gateway.market.indicators(
+        tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
+    )
+    return JSONBytes(body)
+
+
+@router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse)
+async def bars(
+    caller: MarketCaller,
+    gateway: GatewayDep,
+    symbol: str,
+    timeframe: str,
+    count: Annotated[int, Query(ge=1, le=MAX_BARS, description="bars wanted (without from)")] = 100,
+    date_from: Annotated[
+        int | None, Query(alias="from", ge=0, description="epoch seconds; needs to (a range)")
+    ] = None,
+    date_to: Annotated[int | None, Query(alias="to", ge=0, description="epoch seconds")] = None,
+) -> dict[str, Any]:
+    """Bars oldest first: the newest count, the count up to `to`, or those between `from` and `to`."""
+    return await gateway.market.bars(
+        tier=caller.tier,
+        symbol=symbol,
+        timeframe=timeframe,
+        count=count,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+@router.get("/ticks/{symbol}", response_model=TicksResponse)
+async def ticks(
+    caller: MarketCaller,
+    gateway: GatewayDep,
+    symbol: str,
+    count: Annotated[int, Query(ge=1, le=MAX_TICKS, description="most ticks returned")] = 100,
+    date_from: Annotated[int | None, Query(alias="from", ge=0, description="epoch seconds")] = None,
+    date_to: Annotated[int | None, Query(alias="to", ge=0, description="epoch seconds")] = None,
+) -> dict[str, Any]:
+    """Ticks oldest first: between `from` and `to`, count from `from`, or the newest count."""
+    return await gateway.market.ticks(
+        tier=caller.tier, symbol=symbol, count=count, date_from=date_from, date_to=date_to
+    )
+
+
+@router.get("/quotes", response_model=QuotesResponse)
+async def quotes(
+    caller: MarketCaller,
+    gateway: GatewayDep,
+    symbols: Annotated[
+        str | None, Query(description="comma-separated symbols (default: all the tier's)")
+    ] = None,
+) -> dict[str, Any]:
+    """The last tick of each symbol; symbols whose terminal is down are listed under errors."""
+    wanted = None if symbols is None else [s for s in (p.strip() for p in symbols.split(",")) if s]
+    return await gateway.market.quotes(tier=caller.tier, symbols=wanted)

@@ -1,0 +1,64 @@
+"""``mt5gateway serve [--config FILE]``: run the HTTP gateway on the configured terminals.
+
+The TOML file's ``[api]`` table configures the service and its ``[pool]`` table the terminals (the
+default 15 simulated terminals when it has none); a ``.json`` file is the original service's
+``mt5_terminals.json`` (terminals only, the service from defaults and ``MT5GW_API_*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tomllib
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from mt5gateway.pool import TerminalPool
+from mt5gateway.pool.config import ConfigError, PoolConfig, default_pool_config, load_pool_config
+
+from .app import create_app
+from .settings import ApiSettings, load_settings
+
+__all__ = ["add_arguments", "load_configs", "run", "run_server"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``serve`` options."""
+    parser.add_argument("--config", type=Path, help="TOML file ([api], [pool]) or mt5_terminals.json")
+    parser.add_argument("--host", help="bind address (overrides the config)")
+    parser.add_argument("--port", type=int, help="bind port (overrides the config)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def load_configs(path: Path | None, **overrides: object) -> tuple[ApiSettings, PoolConfig]:
+    """The service settings and the pool config from ``path`` (defaults when None)."""
+    if path is None:
+        return load_settings(None, **overrides), default_pool_config()
+    if path.suffix.lower() == ".json":
+        return load_settings(None, **overrides), load_pool_config(path)
+    with path.open("rb") as file:
+        document = tomllib.load(file)
+    pool_config = load_pool_config(path) if "pool" in document else default_pool_config()
+    return load_settings(path, **overrides), pool_config
+
+
+def run_server(app: FastAPI, settings: ApiSettings, *, log_level: str = "info") -> None:
+    """Serve ``app`` with uvicorn (httptools and uvloop when installed) until interrupted."""
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config, build the pool and the app, serve."""
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    overrides = {
+        name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
+    }
+    try:
+        settings, pool_config = load_configs(args.config, **overrides)
+    except (ConfigError, OSError, ValueError) as exc:
+        print(f"serve: {exc}")
+        return 2
+    run_server(create_app(settings, TerminalPool(pool_config)), settings, log_level=args.log_level)
+    return 0

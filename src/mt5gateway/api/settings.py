@@ -1,0 +1,141 @@
+"""The HTTP service's settings: bind address, API keys (hashed), tiers, rate limits, cache.
+
+Loaded from the ``[api]`` table of a TOML file (``mt5gateway serve --config FILE``) with environment
+overrides on top: ``MT5GW_API_<FIELD>``, nested fields with ``__`` (``MT5GW_API_RATE_LIMIT__PER_MINUTE``),
+lists and tables as JSON (``MT5GW_API_KEYS='[{"name": "web", ...}]'``). Keys are stored as hashes
+made by ``mt5gateway keys new``; plaintext keys never belong in a file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mt5gateway.market.tiers import DEFAULT_TIERS, Tier, TierPolicy
+
+__all__ = ["SCOPES", "ApiKeyConfig", "ApiSettings", "RateLimitConfig", "TierConfig", "load_settings"]
+
+Scope = Literal["market", "accounts", "trade", "data"]
+SCOPES: tuple[Scope, ...] = ("market", "accounts", "trade", "data")
+
+
+def _checked_hash(value: str) -> str:
+    algorithm, _, digest = value.lower().partition(":")
+    if algorithm != "sha256" or len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+        raise ValueError('a key hash looks like "sha256:<64 hex digits>" (mt5gateway keys new)')
+    return f"{algorithm}:{digest}"
+
+
+class ApiKeyConfig(BaseModel):
+    """One client key, as ``mt5gateway keys new`` prints it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="who the key belongs to; used in logs, metrics and rate limits")
+    hash: str = Field(description='"sha256:<hex>" of the key')
+    tier: str = Field(default="FREE", description="the key's own tier")
+    scopes: tuple[Scope, ...] = Field(default=("market",), description="what the key may do")
+    trusted: bool = Field(
+        default=False, description="a trusted key (a front end's backend) may pass X-User-Tier"
+    )
+    rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, description="this key's limit; the service default when absent"
+    )
+
+    @field_validator("hash")
+    @classmethod
+    def _hash_has_algorithm(cls, value: str) -> str:
+        return _checked_hash(value)
+
+
+class TierConfig(BaseModel):
+    """What a tier grants."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbols: tuple[str, ...]
+    timeframes: tuple[str, ...]
+
+
+class RateLimitConfig(BaseModel):
+    """Per-key token bucket: a steady rate and a burst."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_minute: int = Field(default=600, ge=1, description="steady requests per minute per key")
+    burst: int = Field(default=60, ge=1, description="requests a key may make at once after a pause")
+
+
+def _default_tiers() -> dict[str, TierConfig]:
+    return {t.name: TierConfig(symbols=t.symbols, timeframes=t.timeframes) for t in DEFAULT_TIERS}
+
+
+class ApiSettings(BaseSettings):
+    """Everything the HTTP service needs besides the pool (whose config has its own loader)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MT5GW_API_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    host: str = Field(default="127.0.0.1", description="bind address")
+    port: int = Field(default=8000, ge=0, le=65535, description="bind port (0: any free port)")
+    keys: tuple[ApiKeyConfig, ...] = Field(default=(), description="client keys, hashed")
+    admin_key_hash: str | None = Field(
+        default=None, description='"sha256:<hex>" of the admin key; admin endpoints refuse all when unset'
+    )
+    tiers: dict[str, TierConfig] = Field(
+        default_factory=_default_tiers, description="tiers in order, lowest first"
+    )
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    metrics_public_on_loopback: bool = Field(
+        default=True,
+        description="serve /metrics without the admin key when the service is bound to loopback",
+    )
+    indicator_cache_size: int = Field(
+        default=512, ge=0, description="indicator responses kept ready to send (0 disables the cache)"
+    )
+    indicator_cache_max_age_seconds: float = Field(
+        default=60.0, gt=0, description="a cached response is recomputed after this even without a tick"
+    )
+    terminal_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503 when the pool gives none"
+    )
+
+    @field_validator("admin_key_hash")
+    @classmethod
+    def _admin_hash_has_algorithm(cls, value: str | None) -> str | None:
+        return None if value is None else _checked_hash(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (passed as init values), so a deployment can override
+        # any field without editing the file.
+        return env_settings, init_settings
+
+    def tier_policy(self) -> TierPolicy:
+        """The configured tiers as the policy the market services check."""
+        return TierPolicy(
+            Tier(name.upper(), tuple(s.upper() for s in t.symbols), tuple(tf.upper() for tf in t.timeframes))
+            for name, t in self.tiers.items()
+        )
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:
+    """The ``[api]`` table of the TOML file at ``path`` (none: defaults), then ``overrides``, then env."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with path.open("rb") as file:
+            values = dict(tomllib.load(file).get("api", {}))
+    values.update(overrides)
+    return ApiSettings(**values)

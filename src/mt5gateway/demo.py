@@ -1,0 +1,69 @@
+"""``mt5gateway demo`` (what ``make run`` runs): the gateway on 15 simulated terminals, ready to try.
+
+Makes four keys for this run only (FREE, PRO, a trusted front-end key, admin), prints them with the
+URL, the docs and example ``curl`` lines, and serves until interrupted. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mt5gateway.api.app import create_app
+from mt5gateway.api.keys import generate_key, hash_key
+from mt5gateway.api.serve import run_server
+from mt5gateway.api.settings import ApiKeyConfig, load_settings
+from mt5gateway.pool import TerminalPool
+from mt5gateway.pool.config import default_pool_config
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``demo`` options."""
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="bind port (default 8000)")
+
+
+def _banner(base: str, keys: dict[str, str]) -> str:
+    lines = [
+        f"mt5gateway demo: 15 simulated terminals at {base}",
+        f"  API docs:  {base}/docs",
+        f"  health:    {base}/api/health",
+        "",
+        "demo keys (valid for this run only):",
+        *(f"  {label:<8} {key}" for label, key in keys.items()),
+        "",
+        "try:",
+        f"  curl {base}/api/health",
+        f"  curl -H 'X-API-Key: {keys['FREE']}' {base}/api/symbols",
+        f"  curl -H 'X-API-Key: {keys['FREE']}' '{base}/api/indicators/EURUSD/H1?bars=200'",
+        f"  curl -H 'X-API-Key: {keys['FREE']}' {base}/api/indicators/AUDJPY/H1   # 403: PRO only",
+        f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/bars/AUDJPY/M5?count=10'",
+        f"  curl -H 'X-API-Key: {keys['trusted']}' -H 'X-User-Tier: PRO' {base}/api/timeframes",
+        f"  curl -H 'X-API-Key: {keys['PRO']}' {base}/api/quotes",
+        f"  curl -H 'X-Admin-API-Key: {keys['admin']}' {base}/api/admin/terminals/stats",
+        f"  curl {base}/metrics",
+        "",
+        "Ctrl-C stops the gateway and its terminals.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build demo keys, print how to call the gateway, serve."""
+    keys = {label: generate_key() for label in ("FREE", "PRO", "trusted", "admin")}
+    settings = load_settings(
+        None,
+        host=args.host,
+        port=args.port,
+        admin_key_hash=hash_key(keys["admin"]),
+        keys=(
+            ApiKeyConfig(name="demo-free", hash=hash_key(keys["FREE"]), tier="FREE"),
+            ApiKeyConfig(name="demo-pro", hash=hash_key(keys["PRO"]), tier="PRO"),
+            ApiKeyConfig(name="demo-web", hash=hash_key(keys["trusted"]), tier="FREE", trusted=True),
+        ),
+    )
+    app = create_app(settings, TerminalPool(default_pool_config()))
+    print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
+    run_server(app, settings)
+    return 0

@@ -1,0 +1,98 @@
+"""The indicator response cache: each response computed once per market state, sent as ready bytes.
+
+An entry is keyed by (symbol, timeframe, bars, parameters) and stamped with the symbol's *tick
+version*, a counter bumped for every tick event the pool publishes for that symbol. A new tick moves
+the forming bar (and, at a bar boundary, opens a new one), so any tick makes the symbol's entries
+stale; until then the pre-serialised JSON bytes are sent as they are. Entries also expire after
+``max_age`` seconds, so a tick event that never arrives cannot pin an old answer. Concurrent misses
+of one key share a single computation. Entries are evicted least recently used past ``capacity``;
+capacity 0 disables caching (every request computes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+
+__all__ = ["CacheStats", "IndicatorCache"]
+
+
+@dataclass
+class CacheStats:
+    """Counters of cache outcomes since start."""
+
+    hits: int = 0
+    misses: int = 0
+    shared: int = 0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    created: float
+    body: bytes
+
+
+class IndicatorCache:
+    """Pre-serialised responses by key, invalidated per symbol by ticks."""
+
+    def __init__(self, *, capacity: int, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.max_age = max_age
+        self.stats = CacheStats()
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._versions: dict[str, int] = {}
+        self._inflight: dict[Hashable, asyncio.Task[bytes]] = {}
+
+    def note_tick(self, symbol: str) -> None:
+        """A tick for ``symbol`` arrived: its cached responses are stale from now on."""
+        self._versions[symbol] = self._versions.get(symbol, 0) + 1
+
+    async def get(self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers)."""
+        if self.capacity == 0:
+            self.stats.misses += 1
+            return await compute()
+        version = self._versions.get(symbol, 0)
+        entry = self._entries.get(key)
+        if entry is not None and entry.version == version and self._clock() - entry.created < self.max_age:
+            self._entries.move_to_end(key)
+            self.stats.hits += 1
+            return entry.body
+        task = self._inflight.get(key)
+        if task is None:
+            self.stats.misses += 1
+            # A task of its own, so a client that disconnects does not cancel the computation
+            # other callers of the same key are waiting for.
+            task = asyncio.create_task(self._compute_and_store(key, version, compute))
+            task.add_done_callback(_retrieve_exception)
+            self._inflight[key] = task
+        else:
+            self.stats.shared += 1
+        return await asyncio.shield(task)
+
+    async def _compute_and_store(
+        self, key: Hashable, version: int, compute: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
+        try:
+            body = await compute()
+        finally:
+            del self._inflight[key]
+        # Stamped with the version read *before* computing: a tick that arrived meanwhile makes
+        # this entry stale at once rather than hiding behind it.
+        self._entries[key] = _Entry(version, self._clock(), body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return body
+
+
+def _retrieve_exception(task: asyncio.Task[bytes]) -> None:
+    # Every waiter may have gone (clients disconnected): mark a failure as seen so asyncio does
+    # not log it as lost; the waiters that remain re-raise it themselves.
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,252 @@
+"""Market data for the HTTP API: tier checks, bars, ticks, quotes and the cached indicator response.
+
+Every method first resolves and checks the request against the caller's tier (timeframe offered by
+the service, symbol routed by the pool, both granted by the tier) and only then asks the symbol's
+terminal through the pool. Bodies are plain dicts ready for orjson, except the indicator response,
+which is returned as pre-serialised bytes from the ``IndicatorCache``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from numpy.typing import NDArray
+
+from mt5gateway.errors import BadRequest, GatewayError, TerminalError
+from mt5gateway.indicators import OverlayParams, compute_overlays, minimum_history
+from mt5gateway.pool import TerminalPool
+from mt5gateway.terminal import constants as c
+from mt5gateway.terminal.records import record_to_dict
+from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, timeframe_from_name
+
+from .cache import IndicatorCache
+from .tiers import Tier, TierPolicy
+
+__all__ = ["MAX_BARS", "MAX_TICKS", "MarketService", "ResolvedRequest"]
+
+MAX_BARS = 5000
+MAX_TICKS = 10_000
+# Newest ticks are looked for in this window before the terminal's last tick (quiet markets
+# return fewer than asked rather than scanning a whole day).
+_RECENT_TICKS_WINDOW_SECONDS = 3600
+_MAX_TICK_SPAN_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class ResolvedRequest:
+    """A market request that passed every check: canonical names and the terminal that serves it."""
+
+    symbol: str
+    timeframe: str | None
+    terminal_id: str
+
+    @property
+    def timeframe_value(self) -> int:
+        assert self.timeframe is not None
+        return timeframe_from_name(self.timeframe)
+
+
+def _rows(array: NDArray[Any]) -> list[dict[str, Any]]:
+    """A structured array as a list of dicts (field names as keys, Python scalars as values)."""
+    names = array.dtype.names or ()
+    return [dict(zip(names, row, strict=True)) for row in array.tolist()]
+
+
+def _utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MarketService:
+    """The market endpoints' logic over one pool and one tier policy."""
+
+    def __init__(self, *, pool: TerminalPool, tiers: TierPolicy, cache: IndicatorCache) -> None:
+        self.pool = pool
+        self.tiers = tiers
+        self.cache = cache
+        self._digits: dict[str, int] = {}
+        self._tick_watcher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Follow the pool's tick events so cached indicator responses go stale on each tick."""
+        self._tick_watcher = asyncio.create_task(self._watch_ticks(), name="indicator-cache-ticks")
+
+    async def stop(self) -> None:
+        """Stop following ticks."""
+        if self._tick_watcher is not None:
+            self._tick_watcher.cancel()
+            await asyncio.gather(self._tick_watcher, return_exceptions=True)
+            self._tick_watcher = None
+
+    async def _watch_ticks(self) -> None:
+        async for event in self.pool.bus.subscribe("ticks"):
+            self.cache.note_tick(event.symbol)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def resolve(self, *, tier: Tier, symbol: str, timeframe: str | None = None) -> ResolvedRequest:
+        """Check a request against ``tier`` without asking any terminal.
+
+        Order: timeframe offered (400), symbol routed (404), symbol granted (403), timeframe
+        granted (403).
+        """
+        canonical_timeframe = None if timeframe is None else self.tiers.timeframe(timeframe)
+        canonical_symbol = symbol.upper()
+        terminal_id = self.pool.terminal_for_symbol(canonical_symbol)
+        self.tiers.check_symbol(tier, canonical_symbol)
+        if canonical_timeframe is not None:
+            self.tiers.check_timeframe(tier, canonical_timeframe)
+        return ResolvedRequest(canonical_symbol, canonical_timeframe, terminal_id)
+
+    # -- terminal calls -------------------------------------------------------------------------
+
+    async def _call(self, request: ResolvedRequest, function: str, *args: Any) -> Any:
+        result = await self.pool.call(request.terminal_id, function, *args)
+        if result is None:
+            raise TerminalError(
+                f"Terminal {request.terminal_id} returned no data for {function}({request.symbol})",
+                terminal_id=request.terminal_id,
+            )
+        return result
+
+    async def _digits_of(self, request: ResolvedRequest) -> int:
+        digits = self._digits.get(request.symbol)
+        if digits is None:
+            info = await self._call(request, "symbol_info", request.symbol)
+            digits = self._digits[request.symbol] = int(info.digits)
+        return digits
+
+    async def _rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+        rates: NDArray[Any] = await self._call(
+            request, "copy_rates_from_pos", request.symbol, request.timeframe_value, 0, count
+        )
+        return rates
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    async def bars(
+        self,
+        *,
+        tier: Tier,
+        symbol: str,
+        timeframe: str,
+        count: int,
+        date_from: int | None,
+        date_to: int | None,
+    ) -> dict[str, Any]:
+        """Bars oldest first: the newest ``count``, the ``count`` up to ``to``, or those in ``from..to``."""
+        request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
+        if date_from is not None:
+            if date_to is None:
+                raise BadRequest("Parameter from needs to as well (bars between from and to)", field="to")
+            if date_to < date_from:
+                raise BadRequest("Parameter to must not be before from", field="to")
+            span_bars = (date_to - date_from) // TIMEFRAME_SECONDS[request.timeframe_value]
+            if span_bars > MAX_BARS:
+                raise BadRequest(
+                    f"from..to spans {span_bars} {request.timeframe} bars; at most {MAX_BARS} per request",
+                    field="from",
+                )
+            rates = await self._call(
+                request, "copy_rates_range", request.symbol, request.timeframe_value, date_from, date_to
+            )
+        elif date_to is not None:
+            rates = await self._call(
+                request, "copy_rates_from", request.symbol, request.timeframe_value, date_to, count
+            )
+        else:
+            rates = await self._rates(request, count)
+        return {
+            "success": True,
+            "symbol": request.symbol,
+            "timeframe": request.timeframe,
+            "terminal_id": request.terminal_id,
+            "count": len(rates),
+            "bars": _rows(rates),
+        }
+
+    async def ticks(
+        self, *, tier: Tier, symbol: str, count: int, date_from: int | None, date_to: int | None
+    ) -> dict[str, Any]:
+        """Ticks oldest first: in ``from..to``, ``count`` from ``from``, or the newest ``count``."""
+        request = self.resolve(tier=tier, symbol=symbol)
+        if date_from is not None and date_to is not None:
+            if date_to < date_from:
+                raise BadRequest("Parameter to must not be before from", field="to")
+            if date_to - date_from > _MAX_TICK_SPAN_SECONDS:
+                raise BadRequest(
+                    f"from..to may span at most {_MAX_TICK_SPAN_SECONDS} seconds of ticks", field="to"
+                )
+            ticks = await self._call(
+                request, "copy_ticks_range", request.symbol, date_from, date_to, c.COPY_TICKS_ALL
+            )
+            ticks = ticks[:count]
+        elif date_from is not None:
+            ticks = await self._call(
+                request, "copy_ticks_from", request.symbol, date_from, count, c.COPY_TICKS_ALL
+            )
+        else:
+            if date_to is None:
+                last = await self._call(request, "symbol_info_tick", request.symbol)
+                date_to = int(last.time) + 1
+            ticks = await self._call(
+                request,
+                "copy_ticks_range",
+                request.symbol,
+                date_to - _RECENT_TICKS_WINDOW_SECONDS,
+                date_to,
+                c.COPY_TICKS_ALL,
+            )
+            ticks = ticks[-count:]
+        return {
+            "success": True,
+            "symbol": request.symbol,
+            "terminal_id": request.terminal_id,
+            "count": len(ticks),
+            "ticks": _rows(ticks),
+        }
+
+    async def quotes(self, *, tier: Tier, symbols: Iterable[str] | None) -> dict[str, Any]:
+        """The last tick of each symbol (default: all the tier's); a down terminal is reported per symbol."""
+        wanted = list(tier.symbols) if symbols is None else list(dict.fromkeys(s.upper() for s in symbols))
+        requests = [self.resolve(tier=tier, symbol=symbol) for symbol in wanted]
+        results = await asyncio.gather(
+            *(self._call(r, "symbol_info_tick", r.symbol) for r in requests), return_exceptions=True
+        )
+        quotes: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for request, result in zip(requests, results, strict=True):
+            if isinstance(result, GatewayError):
+                errors[request.symbol] = result.body()
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                quotes[request.symbol] = {"terminal_id": request.terminal_id, **record_to_dict(result)}
+        return {"success": True, "tier": tier.name, "quotes": quotes, "errors": errors}
+
+    async def indicators(
+        self, *, tier: Tier, symbol: str, timeframe: str, bars: int, params: OverlayParams
+    ) -> bytes:
+        """The indicator response body (``{success, data}``) as JSON bytes, from the cache when current."""
+        request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
+        key = (request.symbol, request.timeframe, bars, params, tier.name)
+
+        async def compute() -> bytes:
+            digits = await self._digits_of(request)
+            rates = await self._rates(request, max(bars, minimum_history(params)))
+            data = compute_overlays(rates, params, bars=bars, digits=digits)
+            data["metadata"] = {
+                "symbol": request.symbol,
+                "timeframe": request.timeframe,
+                "tier": tier.name,
+                "bars_returned": len(data["ohlc"]),
+                "terminal_id": request.terminal_id,
+                "generated_at": _utc_now_iso(),
+            }
+            return orjson.dumps({"success": True, "data": data})
+
+        return await self.cache.get(request.symbol, key, compute)
