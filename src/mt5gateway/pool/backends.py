@@ -1,0 +1,154 @@
+"""The backend a worker drives: the simulator, the official module, or a remote agent.
+
+``make_backend`` runs inside the worker process and returns an object offering the 32 API
+functions (``terminal.api.TerminalAPI``). ``RemoteTerminal`` is the client side of
+``mt5gateway agent``: each API call is one request frame and one reply frame (``wire.py``).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from ..terminal import constants as c
+from ..terminal.api import API_FUNCTIONS
+from ..terminal.errors import ERROR_MESSAGES
+from .config import SimSettings, TerminalConfig
+from .wire import WireError, decode_value, encode_value, recv_frame, send_frame
+
+__all__ = ["RemoteCallError", "RemoteTerminal", "initialize_kwargs", "make_backend"]
+
+# Functions whose failure value is False rather than None (as in the official module).
+_FALSE_ON_FAILURE = frozenset(
+    {"initialize", "login", "symbol_select", "market_book_add", "market_book_release"}
+)
+
+
+def make_backend(terminal: TerminalConfig, sim: SimSettings, call_timeout: float) -> Any:
+    """The backend object for ``terminal`` (imports only what that backend needs)."""
+    # Imported here: a worker loads only its own backend (the gateway loads none).
+    if terminal.backend == "sim":
+        from ..sim.terminal import ClockSpec, SimConfig, SimTerminal  # noqa: PLC0415
+
+        return SimTerminal(
+            SimConfig(
+                server=sim.server,
+                seed=sim.seed,
+                clock=ClockSpec(speed=sim.speed),
+                db_path=sim.broker_db,
+                login=terminal.login,
+            )
+        )
+    if terminal.backend == "metatrader5":
+        from ..terminal.official import load_official_module  # noqa: PLC0415
+
+        return load_official_module()
+    assert terminal.address is not None and terminal.token is not None  # checked by the config
+    return RemoteTerminal(terminal.address, terminal.token, timeout=call_timeout)
+
+
+def initialize_kwargs(terminal: TerminalConfig) -> dict[str, Any]:
+    """The arguments of this terminal's ``initialize``: its own path, login, password and server."""
+    kwargs: dict[str, Any] = {"path": terminal.path}
+    if terminal.login is not None:
+        kwargs["login"] = terminal.login
+    if terminal.password is not None:
+        kwargs["password"] = terminal.password
+    if terminal.server is not None:
+        kwargs["server"] = terminal.server
+    return kwargs
+
+
+class RemoteCallError(RuntimeError):
+    """The agent answered a call with an error (bad arguments, or the backend raised)."""
+
+
+class RemoteTerminal:
+    """The 32 API functions served by an ``mt5gateway agent`` over TCP.
+
+    Connects on ``initialize`` (and again after the link broke, replaying that ``initialize`` so a
+    restarted agent's terminal is logged in again). A broken link makes a call fail the way the
+    module fails when its terminal is gone: ``None`` / ``False`` and last_error -10004.
+    ``last_error()`` is answered locally: the agent sends it with every reply.
+    """
+
+    def __init__(self, address: str, token: str, *, timeout: float) -> None:
+        host, _, port = address.rpartition(":")
+        self._endpoint = (host.strip("[]"), int(port))
+        self._token = token
+        self._timeout = timeout
+        self._sock: socket.socket | None = None
+        self._initialize_request: tuple[list[Any], dict[str, Any]] | None = None
+        self._last_error: tuple[int, str] = (c.RES_S_OK, ERROR_MESSAGES[c.RES_S_OK])
+        self._next_id = 0
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name not in API_FUNCTIONS:
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._call(name, list(args), kwargs)
+
+        return call
+
+    def initialize(self, *args: Any, **kwargs: Any) -> bool:
+        """Connect to the agent and initialize its terminal."""
+        self._initialize_request = (list(args), kwargs)
+        self.close()
+        return bool(self._call("initialize", list(args), kwargs))
+
+    def last_error(self) -> tuple[int, str]:
+        """The agent's ``last_error()`` after the previous call."""
+        return self._last_error
+
+    def close(self) -> None:
+        """Drop the connection (the next call reconnects)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _call(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        try:
+            sock = self._connected_socket(replay_initialize=name != "initialize")
+            return self._exchange(sock, name, args, kwargs)
+        except (OSError, WireError) as exc:
+            self.close()
+            self._last_error = (c.RES_E_INTERNAL_FAIL_CONNECT, f"agent {self._address}: {exc}")
+            return False if name in _FALSE_ON_FAILURE else None
+
+    @property
+    def _address(self) -> str:
+        return f"{self._endpoint[0]}:{self._endpoint[1]}"
+
+    def _connected_socket(self, *, replay_initialize: bool) -> socket.socket:
+        if self._sock is not None:
+            return self._sock
+        sock = socket.create_connection(self._endpoint, timeout=self._timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        send_frame(sock, {"token": self._token})
+        answer = recv_frame(sock)
+        if not answer.get("ok"):
+            sock.close()
+            raise WireError(str(answer.get("error", "the agent refused the connection")))
+        self._sock = sock
+        if replay_initialize and self._initialize_request is not None:
+            args, kwargs = self._initialize_request
+            if not self._exchange(sock, "initialize", args, kwargs):
+                raise WireError(f"initialize again after reconnecting failed: {self._last_error[1]}")
+        return sock
+
+    def _exchange(self, sock: socket.socket, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        self._next_id += 1
+        send_frame(
+            sock,
+            {"id": self._next_id, "call": name, "args": encode_value(args), "kwargs": encode_value(kwargs)},
+        )
+        reply = recv_frame(sock)
+        if reply.get("id") != self._next_id:
+            raise WireError(f"reply {reply.get('id')} does not answer request {self._next_id}")
+        if "error" in reply:
+            raise RemoteCallError(f"the agent at {self._address} refused {name}: {reply['error']}")
+        code, message = reply["last_error"]
+        self._last_error = (int(code), str(message))
+        return decode_value(reply["result"])
