@@ -1,0 +1,126 @@
+"""Account sessions: which account a terminal is logged into, switched under that terminal's lock.
+
+The MetaTrader5 module trades and reports for the account the terminal is logged into, so a
+terminal that hosts several accounts must ``login()`` to the right one before each request, and
+no other request may switch it away until that request is done. ``AccountSessions.session`` holds
+the terminal's lock for the whole request (the worker runs one call at a time anyway), switches
+only when the terminal is on another account, and reports what the switch cost.
+
+The account a terminal is on is remembered between requests; the memory is dropped whenever the
+terminal restarts (a restarted worker logs into its configured account again) or a call fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mt5gateway.errors import OrderRejected, TerminalError, TerminalUnavailable
+from mt5gateway.terminal import AccountInfo
+
+__all__ = ["AccountSessions", "PoolCalls", "Session", "require_result"]
+
+
+class PoolCalls(Protocol):
+    """The part of ``TerminalPool`` (docs/architecture.md) that account views and trading use."""
+
+    async def call(
+        self, terminal_id: str, function: str, *args: Any, deadline: float | None = None, **kwargs: Any
+    ) -> Any: ...
+
+    def terminal_for_symbol(self, symbol: str) -> str: ...
+
+    def terminal_for_login(self, login: int) -> str: ...
+
+
+async def require_result(pool: PoolCalls, terminal_id: str, function: str, result: Any) -> Any:
+    """``result``, or ``TerminalError`` with the terminal's ``last_error()`` when it is None/False."""
+    if result is not None and result is not False:
+        return result
+    code, message = await pool.call(terminal_id, "last_error")
+    raise TerminalError(
+        f"{function} failed on {terminal_id}: {message}",
+        terminal_id=terminal_id,
+        last_error={"code": code, "message": message},
+    )
+
+
+@dataclass(frozen=True)
+class Session:
+    """One request's hold on a terminal, logged into ``login`` (None: whatever it is on)."""
+
+    pool: PoolCalls
+    terminal_id: str
+    login: int | None
+    switch_ms: float
+
+    async def call(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a terminal function; None/False becomes ``TerminalError`` naming ``last_error()``."""
+        result = await self.pool.call(self.terminal_id, function, *args, **kwargs)
+        return await require_result(self.pool, self.terminal_id, function, result)
+
+    async def call_raw(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a terminal function and return its answer as is (None included)."""
+        return await self.pool.call(self.terminal_id, function, *args, **kwargs)
+
+    def metadata(self) -> dict[str, Any]:
+        """What responses report about the session."""
+        return {
+            "terminal_id": self.terminal_id,
+            "login": self.login,
+            "login_switch_ms": round(self.switch_ms, 3),
+        }
+
+
+class AccountSessions:
+    """Per-terminal locks and the account each terminal is on."""
+
+    def __init__(self, pool: PoolCalls) -> None:
+        self.pool = pool
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._current: dict[str, int] = {}
+        self.switches = 0
+
+    def terminal_for(self, *, login: int | None = None, symbol: str | None = None) -> str:
+        """The terminal that hosts ``login``, else the one that serves ``symbol``."""
+        if login is not None:
+            return self.pool.terminal_for_login(login)
+        if symbol is not None:
+            return self.pool.terminal_for_symbol(symbol)
+        raise ValueError("a login or a symbol is needed to choose a terminal")
+
+    def forget(self, terminal_id: str) -> None:
+        """Drop what is known of the terminal's account (it restarted, or a call failed)."""
+        self._current.pop(terminal_id, None)
+
+    @asynccontextmanager
+    async def session(self, terminal_id: str, login: int | None = None) -> AsyncIterator[Session]:
+        """Hold ``terminal_id`` for one request, logged into ``login`` when one is given."""
+        lock = self._locks.setdefault(terminal_id, asyncio.Lock())
+        async with lock:
+            switch_ms = 0.0
+            try:
+                if login is not None and self._current.get(terminal_id) != login:
+                    switch_ms = await self._switch(terminal_id, login)
+                yield Session(pool=self.pool, terminal_id=terminal_id, login=login, switch_ms=switch_ms)
+            except (TerminalUnavailable, TerminalError) as exc:
+                # A refused order leaves the terminal where it was; anything else may have restarted it.
+                if not isinstance(exc, OrderRejected):
+                    self.forget(terminal_id)
+                raise
+
+    async def _switch(self, terminal_id: str, login: int) -> float:
+        info: AccountInfo | None = await self.pool.call(terminal_id, "account_info")
+        if info is not None and info.login == login:
+            self._current[terminal_id] = login
+            return 0.0
+        started = time.perf_counter()
+        ok = await self.pool.call(terminal_id, "login", login)
+        await require_result(self.pool, terminal_id, "login", ok)
+        self._current[terminal_id] = login
+        self.switches += 1
+        return (time.perf_counter() - started) * 1000

@@ -1,0 +1,125 @@
+"""The WebSocket protocol: client messages, channel names, and the error frames for bad input.
+
+Client -> server (JSON text, at most ``MAX_MESSAGE_BYTES``)::
+
+    {"type": "auth", "api_key": "..."}                       # when no X-API-Key header was sent
+    {"type": "subscribe", "channels": ["ticks:EURUSD", "positions:5001"]}
+    {"type": "unsubscribe", "channels": ["ticks:EURUSD"]}
+    {"type": "ping"}
+
+Channels: ``ticks:SYMBOL``, ``bars:SYMBOL:TF``, ``account:LOGIN``, ``positions:LOGIN``,
+``orders:LOGIN``, ``terminals``. A message that cannot be understood gets an ``error`` frame
+(``{"type": "error", "code": ..., "error": ...}``) and changes nothing; the connection stays open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import orjson
+
+__all__ = [
+    "MAX_CHANNELS_PER_MESSAGE",
+    "MAX_MESSAGE_BYTES",
+    "Channel",
+    "ClientMessage",
+    "ProtocolError",
+    "parse_channel",
+    "parse_client_message",
+]
+
+MAX_MESSAGE_BYTES = 8_192
+MAX_CHANNELS_PER_MESSAGE = 100
+
+MessageType = Literal["auth", "subscribe", "unsubscribe", "ping"]
+ChannelKind = Literal["ticks", "bars", "account", "positions", "orders", "terminals"]
+_MESSAGE_TYPES: frozenset[str] = frozenset({"auth", "subscribe", "unsubscribe", "ping"})
+_ACCOUNT_KINDS: frozenset[str] = frozenset({"account", "positions", "orders"})
+
+
+class ProtocolError(Exception):
+    """A client message the server cannot act on: becomes an error frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def frame(self) -> dict[str, str]:
+        """The error frame sent back."""
+        return {"type": "error", "code": self.code, "error": self.message}
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A parsed channel name."""
+
+    name: str
+    kind: ChannelKind
+    symbol: str | None = None
+    timeframe: str | None = None
+    login: int | None = None
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    """A well-formed client message."""
+
+    type: MessageType
+    channels: tuple[str, ...] = ()
+    api_key: str | None = None
+
+
+def parse_channel(name: str) -> Channel:
+    """``"bars:EURUSD:H1"`` -> a ``Channel``; ``ProtocolError`` for anything else."""
+    parts = name.split(":")
+    kind = parts[0].lower()
+    if kind == "terminals" and len(parts) == 1:
+        return Channel(name="terminals", kind="terminals")
+    if kind == "ticks" and len(parts) == 2 and parts[1]:
+        symbol = parts[1].upper()
+        return Channel(name=f"ticks:{symbol}", kind="ticks", symbol=symbol)
+    if kind == "bars" and len(parts) == 3 and parts[1] and parts[2]:
+        symbol, timeframe = parts[1].upper(), parts[2].upper()
+        return Channel(name=f"bars:{symbol}:{timeframe}", kind="bars", symbol=symbol, timeframe=timeframe)
+    if kind in _ACCOUNT_KINDS and len(parts) == 2 and parts[1].isdigit():
+        login = int(parts[1])
+        account_kind: ChannelKind = (
+            "account" if kind == "account" else "positions" if kind == "positions" else "orders"
+        )
+        return Channel(name=f"{account_kind}:{login}", kind=account_kind, login=login)
+    raise ProtocolError(
+        "invalid_channel",
+        f"unknown channel {name[:64]!r}: use ticks:SYMBOL, bars:SYMBOL:TF, account:LOGIN, "
+        "positions:LOGIN, orders:LOGIN or terminals",
+    )
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Decode and check a client message; ``ProtocolError`` says what is wrong."""
+    size = len(raw.encode() if isinstance(raw, str) else raw)
+    if size > MAX_MESSAGE_BYTES:
+        raise ProtocolError("message_too_large", f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES} bytes")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("invalid_json", "message is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_message", "message must be a JSON object with a type")
+    kind = data.get("type", data.get("action"))
+    if kind not in _MESSAGE_TYPES:
+        raise ProtocolError("unknown_type", "type must be one of auth, subscribe, unsubscribe, ping")
+    if kind == "auth":
+        api_key = data.get("api_key")
+        if not isinstance(api_key, str) or not api_key:
+            raise ProtocolError("invalid_message", "auth needs an api_key string")
+        return ClientMessage(type="auth", api_key=api_key)
+    if kind == "ping":
+        return ClientMessage(type="ping")
+    channels = data.get("channels", [data["channel"]] if "channel" in data else None)
+    if not isinstance(channels, list) or not channels or not all(isinstance(ch, str) for ch in channels):
+        raise ProtocolError("invalid_message", f"{kind} needs channels: a non-empty list of strings")
+    if len(channels) > MAX_CHANNELS_PER_MESSAGE:
+        raise ProtocolError("invalid_message", f"at most {MAX_CHANNELS_PER_MESSAGE} channels per message")
+    return ClientMessage(type="subscribe" if kind == "subscribe" else "unsubscribe", channels=tuple(channels))

@@ -1,0 +1,78 @@
+"""The trading requests a client sends, as Pydantic models (the JSON bodies of the trading routes).
+
+Prices, SL and TP are in the symbol's quote currency; ``None`` (or absent) means "not set". The
+models only check shapes and signs; the rules that need the symbol's specification and the current
+price live in ``validation``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "COMMENT_MAX_LENGTH",
+    "FillingName",
+    "OrderKind",
+    "OrderModify",
+    "OrderRequest",
+    "PositionModify",
+    "Side",
+]
+
+Side = Literal["buy", "sell"]
+OrderKind = Literal["market", "limit", "stop", "stop_limit"]
+FillingName = Literal["fok", "ioc", "return"]
+
+# The room left for a client's comment once the idempotency tag takes its place (MT5 keeps 31 chars).
+COMMENT_MAX_LENGTH = 16
+
+
+class OrderRequest(BaseModel):
+    """A new order: market, limit, stop or stop-limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: str = Field(min_length=1, max_length=32)
+    side: Side
+    type: OrderKind = "market"
+    volume: float = Field(gt=0)
+    price: float | None = Field(default=None, gt=0, description="Pending orders: the order price.")
+    stoplimit: float | None = Field(
+        default=None, gt=0, description="Stop-limit orders: the limit price placed when `price` is hit."
+    )
+    sl: float | None = Field(default=None, ge=0)
+    tp: float | None = Field(default=None, ge=0)
+    deviation: int = Field(default=20, ge=0, le=100_000, description="Market orders: slippage in points.")
+    magic: int = Field(default=0, ge=0)
+    comment: str = Field(default="", max_length=COMMENT_MAX_LENGTH)
+    filling: FillingName | None = Field(default=None, description="Absent: the first mode the symbol allows.")
+    expiration: datetime | None = Field(default=None, description="Pending orders: good till this time.")
+    login: int | None = Field(
+        default=None, description="Trade on this account (default: the symbol's terminal)."
+    )
+
+
+class OrderModify(BaseModel):
+    """New price, stop-limit price, SL, TP or expiration of a pending order; absent fields keep theirs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    price: float | None = Field(default=None, gt=0)
+    stoplimit: float | None = Field(default=None, gt=0)
+    sl: float | None = Field(default=None, ge=0)
+    tp: float | None = Field(default=None, ge=0)
+    expiration: datetime | None = None
+    login: int | None = None
+
+
+class PositionModify(BaseModel):
+    """New SL and TP of an open position; absent keeps the current level, 0 removes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sl: float | None = Field(default=None, ge=0)
+    tp: float | None = Field(default=None, ge=0)
+    login: int | None = None

@@ -1,0 +1,537 @@
+"""Order placement that is validated first and never sent twice.
+
+Every mutating request (place, modify, cancel, close, SL/TP) goes through ``_journaled``:
+
+1. the request is written to the journal under its ``(owner, Idempotency-Key)``; a repeat of a
+   finished key gets the stored answer back (``replayed``), a repeat while the first is still in
+   flight in this process waits for it, the same key with another body is a 409;
+2. under the terminal's session lock the request is validated and built (a refusal drops the
+   journal row: nothing was sent, the key may be used again);
+3. the send attempt is committed, then ``order_send`` is called, then the answer is stored.
+
+When a key's row says "sent, never answered" (the call timed out, or the gateway died mid-send),
+the next repeat **reconciles** before anything else: orders and positions are found by the tag in
+their comment (``#<tag>``, see ``journal.idempotency_tag``); modifications and cancellations are
+checked against the order's or position's current state. Only when the terminal shows no trace of
+the first attempt is the request sent again. That check is not blind: the pool runs one call at a
+time per terminal, so a first ``order_send`` that reached the terminal has finished before the
+reconciling query is answered (a terminal that still does not answer gives 503 again, and nothing
+is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mt5gateway.accounts.sessions import AccountSessions, Session
+from mt5gateway.errors import BadRequest, GatewayError, NotFound, OrderRejected, SymbolNotFound, TerminalError
+from mt5gateway.terminal import SymbolInfo, describe_retcode, record_to_dict, retcode_name
+from mt5gateway.terminal import constants as c
+
+from .journal import Journal, JournalEntry, fingerprint
+from .schemas import OrderModify, OrderRequest, PositionModify, Side
+from .validation import (
+    FILLING_MODES,
+    check_close_volume,
+    check_new_order,
+    check_stops,
+    check_tradeable,
+    default_filling,
+)
+
+__all__ = ["SUCCESS_RETCODES", "TradeOutcome", "TradingService"]
+
+SUCCESS_RETCODES = frozenset({c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED, c.TRADE_RETCODE_DONE_PARTIAL})
+
+_ORDER_TYPES: dict[tuple[Side, str], int] = {
+    ("buy", "market"): c.ORDER_TYPE_BUY,
+    ("sell", "market"): c.ORDER_TYPE_SELL,
+    ("buy", "limit"): c.ORDER_TYPE_BUY_LIMIT,
+    ("sell", "limit"): c.ORDER_TYPE_SELL_LIMIT,
+    ("buy", "stop"): c.ORDER_TYPE_BUY_STOP,
+    ("sell", "stop"): c.ORDER_TYPE_SELL_STOP,
+    ("buy", "stop_limit"): c.ORDER_TYPE_BUY_STOP_LIMIT,
+    ("sell", "stop_limit"): c.ORDER_TYPE_SELL_STOP_LIMIT,
+}
+_BUY_ORDER_TYPES = frozenset(t for (side, _), t in _ORDER_TYPES.items() if side == "buy")
+# Reconciliation looks through all of the account's history the terminal keeps: it runs only after
+# a lost answer, and server clocks (and a fast simulated clock) need not match ours.
+_HISTORY_FROM = datetime(1970, 1, 2, tzinfo=UTC)
+_HISTORY_AHEAD = timedelta(days=3650)
+
+
+@dataclass(frozen=True)
+class TradeOutcome:
+    """The HTTP status and JSON body of a trading request's answer."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    def with_metadata(self, **metadata: Any) -> TradeOutcome:
+        """The same answer with extra ``metadata`` fields."""
+        body = {**self.body, "metadata": {**self.body.get("metadata", {}), **metadata}}
+        return TradeOutcome(self.status, body, self.replayed or bool(metadata.get("replayed")))
+
+
+@dataclass
+class _Prepared:
+    """A request ready to send, and how to reconcile it if its answer is lost."""
+
+    request: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Prepare = Callable[[Session, JournalEntry], Awaitable[_Prepared]]
+Reconcile = Callable[[Session, JournalEntry], Awaitable[dict[str, Any] | None]]
+
+
+def _tag_comment(tag: str, comment: str) -> str:
+    # The tag goes first so that a server truncating the comment cuts the client's words, not the tag.
+    return f"#{tag} {comment}".rstrip()
+
+
+def _opposite(side: Side) -> Side:
+    return "sell" if side == "buy" else "buy"
+
+
+def _result_body(result: Any) -> dict[str, Any]:
+    body = record_to_dict(result)
+    body.pop("request", None)
+    body["retcode_name"] = retcode_name(body["retcode"])
+    body["description"] = describe_retcode(body["retcode"])
+    return body
+
+
+def _synthetic_result(retcode: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "retcode": retcode,
+        "retcode_name": retcode_name(retcode),
+        "description": describe_retcode(retcode),
+        **fields,
+    }
+
+
+class TradingService:
+    """Validated, journaled trading over the pool's terminals."""
+
+    def __init__(self, *, sessions: AccountSessions, journal: Journal) -> None:
+        self.sessions = sessions
+        self.journal = journal
+        self._inflight: dict[tuple[str, str], asyncio.Future[TradeOutcome]] = {}
+        self.sends = 0
+        self.reconciled = 0
+
+    # -- shared steps --
+
+    async def _symbol(self, session: Session, symbol: str) -> SymbolInfo:
+        info: SymbolInfo | None = await session.call_raw("symbol_info", symbol)
+        if info is None:
+            raise SymbolNotFound(f"Symbol {symbol} not found on {session.terminal_id}", symbol=symbol)
+        return info
+
+    def _terminal(self, *, login: int | None, symbol: str | None) -> str:
+        if login is None and symbol is None:
+            raise BadRequest("login or symbol is needed to find the ticket's terminal", field="login")
+        return self.sessions.terminal_for(login=login, symbol=symbol)
+
+    async def _journaled(
+        self,
+        *,
+        owner: str,
+        key: str,
+        operation: str,
+        target: str,
+        body: dict[str, Any],
+        terminal_id: str,
+        login: int | None,
+        prepare: Prepare,
+        reconcile: Reconcile,
+    ) -> TradeOutcome:
+        entry, _ = self.journal.begin(
+            owner=owner,
+            key=key,
+            fingerprint=fingerprint(operation, target, body),
+            operation=operation,
+            request={"target": target, "body": body},
+            terminal_id=terminal_id,
+            login=login,
+        )
+        if entry.finished:
+            assert entry.status is not None and entry.response is not None
+            return TradeOutcome(entry.status, entry.response).with_metadata(replayed=True)
+        flight = (owner, key)
+        running = self._inflight.get(flight)
+        if running is not None:
+            outcome = await asyncio.shield(running)
+            return outcome.with_metadata(replayed=True)
+        future: asyncio.Future[TradeOutcome] = asyncio.get_running_loop().create_future()
+        # Waiters read the exception; without one nobody might, and asyncio would log it.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._inflight[flight] = future
+        try:
+            outcome = await self._run(entry, prepare, reconcile)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(outcome)
+            return outcome
+        finally:
+            del self._inflight[flight]
+
+    async def _run(self, entry: JournalEntry, prepare: Prepare, reconcile: Reconcile) -> TradeOutcome:
+        metadata = {"idempotency_key": entry.key, "replayed": False, "reconciled": False}
+        async with self.sessions.session(entry.terminal_id, entry.login) as session:
+            metadata |= session.metadata()
+            if entry.outcome_unknown:
+                found = await reconcile(session, entry)
+                if found is not None:
+                    self.reconciled += 1
+                    outcome = TradeOutcome(200, {"success": True, "result": found})
+                    outcome = outcome.with_metadata(**metadata, reconciled=True, attempts=entry.attempts)
+                    self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
+                    return outcome
+            try:
+                prepared = await prepare(session, entry)
+            except GatewayError:
+                if not entry.outcome_unknown:
+                    self.journal.forget(entry.owner, entry.key)
+                raise
+            attempts = self.journal.mark_sending(entry.owner, entry.key)
+            self.sends += 1
+            started = time.perf_counter()
+            result = await session.call_raw("order_send", prepared.request)
+            metadata |= {"attempts": attempts, "send_ms": round((time.perf_counter() - started) * 1000, 3)}
+            outcome = await self._answer(session, result, prepared)
+            outcome = outcome.with_metadata(**metadata)
+            self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
+            return outcome
+
+    async def _answer(self, session: Session, result: Any, prepared: _Prepared) -> TradeOutcome:
+        if result is None:
+            code, message = await session.call_raw("last_error")
+            error = TerminalError(
+                f"order_send failed on {session.terminal_id}: {message}",
+                terminal_id=session.terminal_id,
+                last_error={"code": code, "message": message},
+            )
+            return TradeOutcome(error.status, error.body())
+        body = _result_body(result)
+        if result.retcode in SUCCESS_RETCODES:
+            return TradeOutcome(200, {"success": True, "result": body, "request": prepared.request})
+        rejection = OrderRejected(
+            f"{body['retcode_name']}: {body['description']}"
+            + (f" ({result.comment})" if result.comment else ""),
+            retcode=result.retcode,
+            retcode_name=body["retcode_name"],
+            result=body,
+            request=prepared.request,
+        )
+        return TradeOutcome(rejection.status, rejection.body())
+
+    async def _find_tagged(self, session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+        """The order (and its deals) whose comment carries the entry's tag, as a send result."""
+        mark = f"#{entry.tag}"
+        for order in await session.call_raw("orders_get") or ():
+            if mark in order.comment:
+                return _synthetic_result(
+                    c.TRADE_RETCODE_PLACED,
+                    order=order.ticket,
+                    volume=order.volume_initial,
+                    price=order.price_open,
+                )
+        until = datetime.now(UTC) + _HISTORY_AHEAD
+        for order in await session.call_raw("history_orders_get", _HISTORY_FROM, until) or ():
+            if mark not in order.comment:
+                continue
+            deals = [
+                d
+                for d in await session.call_raw("history_deals_get", _HISTORY_FROM, until) or ()
+                if d.order == order.ticket
+            ]
+            if not deals:
+                return _synthetic_result(
+                    c.TRADE_RETCODE_PLACED,
+                    order=order.ticket,
+                    volume=order.volume_initial,
+                    price=order.price_open,
+                )
+            return _synthetic_result(
+                c.TRADE_RETCODE_DONE,
+                order=order.ticket,
+                deal=deals[0].ticket,
+                volume=sum(d.volume for d in deals),
+                price=deals[0].price,
+            )
+        return None
+
+    # -- new orders --
+
+    def _order_request(self, order: OrderRequest, info: SymbolInfo, tag: str) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "action": c.TRADE_ACTION_DEAL if order.type == "market" else c.TRADE_ACTION_PENDING,
+            "symbol": info.name,
+            "volume": order.volume,
+            "type": _ORDER_TYPES[(order.side, order.type)],
+            "deviation": order.deviation,
+            "magic": order.magic,
+            "comment": _tag_comment(tag, order.comment),
+            "type_filling": FILLING_MODES[order.filling or default_filling(info)],
+            "type_time": c.ORDER_TIME_GTC,
+        }
+        digits = int(info.digits)
+        if order.type == "market":
+            request["price"] = info.ask if order.side == "buy" else info.bid
+        else:
+            assert order.price is not None  # validated
+            request["price"] = round(order.price, digits)
+        if order.stoplimit is not None:
+            request["stoplimit"] = round(order.stoplimit, digits)
+        if order.sl:
+            request["sl"] = round(order.sl, digits)
+        if order.tp:
+            request["tp"] = round(order.tp, digits)
+        if order.expiration is not None:
+            request["type_time"] = c.ORDER_TIME_SPECIFIED
+            expiration = order.expiration if order.expiration.tzinfo else order.expiration.replace(tzinfo=UTC)
+            request["expiration"] = int(expiration.timestamp())
+        return request
+
+    async def _validated(self, session: Session, order: OrderRequest, tag: str) -> dict[str, Any]:
+        info = await self._symbol(session, order.symbol)
+        check_new_order(order, info, info)
+        return self._order_request(order, info, tag)
+
+    async def place(self, *, owner: str, key: str, order: OrderRequest) -> TradeOutcome:
+        """Validate and send a new order, at most once per idempotency key."""
+
+        async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
+            return _Prepared(await self._validated(session, order, entry.tag))
+
+        return await self._journaled(
+            owner=owner,
+            key=key,
+            operation="place",
+            target="orders",
+            body=order.model_dump(mode="json"),
+            terminal_id=self.sessions.terminal_for(login=order.login, symbol=order.symbol),
+            login=order.login,
+            prepare=prepare,
+            reconcile=self._find_tagged,
+        )
+
+    async def check(self, order: OrderRequest) -> dict[str, Any]:
+        """Validate an order and ask the terminal's ``order_check`` about it (nothing is sent)."""
+        terminal_id = self.sessions.terminal_for(login=order.login, symbol=order.symbol)
+        async with self.sessions.session(terminal_id, order.login) as session:
+            request = await self._validated(session, order, tag="CHECK")
+            result = await session.call("order_check", request)
+            body = _result_body(result)
+            return {"success": True, "result": body, "request": request, "metadata": session.metadata()}
+
+    # -- pending orders --
+
+    async def _pending(self, session: Session, ticket: int) -> Any:
+        found = await session.call_raw("orders_get", ticket=ticket)
+        if not found:
+            raise NotFound(f"pending order {ticket} not found on {session.terminal_id}", ticket=ticket)
+        return found[0]
+
+    async def modify_order(
+        self, *, owner: str, key: str, ticket: int, change: OrderModify, symbol: str | None = None
+    ) -> TradeOutcome:
+        """Change a pending order's price, stop-limit price, SL, TP or expiration."""
+        body = change.model_dump(mode="json")
+
+        async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
+            order = await self._pending(session, ticket)
+            info = await self._symbol(session, order.symbol)
+            side: Side = "buy" if order.type in _BUY_ORDER_TYPES else "sell"
+            price = change.price if change.price is not None else order.price_open
+            stoplimit = change.stoplimit if change.stoplimit is not None else order.price_stoplimit
+            sl = change.sl if change.sl is not None else order.sl
+            tp = change.tp if change.tp is not None else order.tp
+            reference = stoplimit if stoplimit else price
+            check_stops(info, side, reference, sl, tp)
+            digits = int(info.digits)
+            request: dict[str, Any] = {
+                "action": c.TRADE_ACTION_MODIFY,
+                "order": ticket,
+                "symbol": order.symbol,
+                "price": round(price, digits),
+                "stoplimit": round(stoplimit, digits),
+                "sl": round(sl, digits),
+                "tp": round(tp, digits),
+                "type_time": order.type_time,
+                "expiration": order.time_expiration,
+            }
+            if change.expiration is not None:
+                expiration = (
+                    change.expiration if change.expiration.tzinfo else change.expiration.replace(tzinfo=UTC)
+                )
+                request["type_time"] = c.ORDER_TIME_SPECIFIED
+                request["expiration"] = int(expiration.timestamp())
+            return _Prepared(request)
+
+        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+            found = await session.call_raw("orders_get", ticket=ticket)
+            if not found:
+                return None
+            order = found[0]
+            wanted = {
+                "price_open": change.price,
+                "price_stoplimit": change.stoplimit,
+                "sl": change.sl,
+                "tp": change.tp,
+            }
+            applied = all(
+                value is None or abs(getattr(order, name) - value) < 1e-9 for name, value in wanted.items()
+            )
+            return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if applied else None
+
+        return await self._journaled(
+            owner=owner,
+            key=key,
+            operation="modify_order",
+            target=f"orders/{ticket}",
+            body=body,
+            terminal_id=self._terminal(login=change.login, symbol=symbol),
+            login=change.login,
+            prepare=prepare,
+            reconcile=reconcile,
+        )
+
+    async def cancel_order(
+        self, *, owner: str, key: str, ticket: int, login: int | None = None, symbol: str | None = None
+    ) -> TradeOutcome:
+        """Delete a pending order."""
+
+        async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
+            order = await self._pending(session, ticket)
+            return _Prepared({"action": c.TRADE_ACTION_REMOVE, "order": ticket, "symbol": order.symbol})
+
+        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+            if await session.call_raw("orders_get", ticket=ticket):
+                return None
+            history = await session.call_raw("history_orders_get", ticket=ticket) or ()
+            cancelled = any(o.state == c.ORDER_STATE_CANCELED for o in history)
+            return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if cancelled else None
+
+        return await self._journaled(
+            owner=owner,
+            key=key,
+            operation="cancel_order",
+            target=f"orders/{ticket}",
+            body={"login": login, "symbol": symbol},
+            terminal_id=self._terminal(login=login, symbol=symbol),
+            login=login,
+            prepare=prepare,
+            reconcile=reconcile,
+        )
+
+    # -- positions --
+
+    async def _position(self, session: Session, ticket: int) -> Any:
+        found = await session.call_raw("positions_get", ticket=ticket)
+        if not found:
+            raise NotFound(f"position {ticket} not found on {session.terminal_id}", ticket=ticket)
+        return found[0]
+
+    async def modify_position(
+        self, *, owner: str, key: str, ticket: int, change: PositionModify, symbol: str | None = None
+    ) -> TradeOutcome:
+        """Set a position's SL and TP."""
+
+        async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
+            position = await self._position(session, ticket)
+            info = await self._symbol(session, position.symbol)
+            side: Side = "buy" if position.type == c.POSITION_TYPE_BUY else "sell"
+            sl = change.sl if change.sl is not None else position.sl
+            tp = change.tp if change.tp is not None else position.tp
+            check_stops(info, side, info.bid if side == "buy" else info.ask, sl, tp)
+            digits = int(info.digits)
+            return _Prepared(
+                {
+                    "action": c.TRADE_ACTION_SLTP,
+                    "position": ticket,
+                    "symbol": position.symbol,
+                    "sl": round(sl, digits),
+                    "tp": round(tp, digits),
+                }
+            )
+
+        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+            found = await session.call_raw("positions_get", ticket=ticket)
+            if not found:
+                return None
+            position = found[0]
+            applied = all(
+                value is None or abs(getattr(position, name) - value) < 1e-9
+                for name, value in (("sl", change.sl), ("tp", change.tp))
+            )
+            return _synthetic_result(c.TRADE_RETCODE_DONE, position=ticket) if applied else None
+
+        return await self._journaled(
+            owner=owner,
+            key=key,
+            operation="modify_position",
+            target=f"positions/{ticket}",
+            body=change.model_dump(mode="json"),
+            terminal_id=self._terminal(login=change.login, symbol=symbol),
+            login=change.login,
+            prepare=prepare,
+            reconcile=reconcile,
+        )
+
+    async def close_position(
+        self,
+        *,
+        owner: str,
+        key: str,
+        ticket: int,
+        volume: float | None = None,
+        login: int | None = None,
+        symbol: str | None = None,
+        deviation: int = 20,
+    ) -> TradeOutcome:
+        """Close a position, or part of it (``volume``), with an opposite market deal."""
+
+        async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
+            position = await self._position(session, ticket)
+            info = await self._symbol(session, position.symbol)
+            side: Side = _opposite("buy" if position.type == c.POSITION_TYPE_BUY else "sell")
+            check_tradeable(info, side, opening=False)
+            amount = position.volume if volume is None else volume
+            check_close_volume(info, position.volume, amount)
+            return _Prepared(
+                {
+                    "action": c.TRADE_ACTION_DEAL,
+                    "position": ticket,
+                    "symbol": position.symbol,
+                    "volume": amount,
+                    "type": _ORDER_TYPES[(side, "market")],
+                    "price": info.ask if side == "buy" else info.bid,
+                    "deviation": deviation,
+                    "magic": position.magic,
+                    "comment": _tag_comment(entry.tag, "close"),
+                    "type_filling": FILLING_MODES[default_filling(info)],
+                }
+            )
+
+        return await self._journaled(
+            owner=owner,
+            key=key,
+            operation="close_position",
+            target=f"positions/{ticket}",
+            body={"volume": volume, "login": login, "symbol": symbol, "deviation": deviation},
+            terminal_id=self._terminal(login=login, symbol=symbol),
+            login=login,
+            prepare=prepare,
+            reconcile=self._find_tagged,
+        )

@@ -1,0 +1,125 @@
+"""The hub's queueing: coalescing under pressure, dropping clients too far behind, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from mt5gateway.streams.hub import SLOW_CLIENT_CLOSE_CODE, Hub, HubLimits
+
+
+class Socket:
+    """The two ends the hub drives: ``send`` (optionally held shut) and ``close``."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, object]] = []
+        self.closed: tuple[int, str] | None = None
+        self.open = asyncio.Event()
+        self.open.set()
+
+    async def send(self, text: str) -> None:
+        await self.open.wait()
+        self.received.append(orjson.loads(text))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_ticks_coalesce_to_the_latest_per_symbol_while_a_client_is_behind() -> None:
+    hub = Hub()
+    socket = Socket()
+    socket.open.clear()
+    client = hub.connect(socket.send, socket.close)
+    hub.subscribe(client, "ticks:EURUSD")
+    hub.subscribe(client, "ticks:USDJPY")
+    for i in range(100):
+        hub.publish("ticks:EURUSD", {"type": "tick_data", "bid": i}, coalesce=True)
+        hub.publish("ticks:USDJPY", {"type": "tick_data", "bid": 1000 + i}, coalesce=True)
+    # The sender holds the first EURUSD tick; behind it one waiting slot per symbol.
+    assert client.queued <= 2
+    socket.open.set()
+    await settle()
+    bids = [m["bid"] for m in socket.received]
+    assert bids[-2:] == [99, 1099]
+    assert hub.stats.coalesced >= 196
+    await hub.stop()
+
+
+async def test_ticks_are_not_coalesced_for_a_client_that_keeps_up() -> None:
+    hub = Hub()
+    socket = Socket()
+    client = hub.connect(socket.send, socket.close)
+    hub.subscribe(client, "ticks:EURUSD")
+    for i in range(20):
+        hub.publish("ticks:EURUSD", {"bid": i}, coalesce=True)
+        await settle()
+    assert [m["bid"] for m in socket.received] == list(range(20))
+    assert hub.stats.coalesced == 0
+    await hub.stop()
+
+
+async def test_client_over_the_queue_bound_is_closed_with_a_reason() -> None:
+    hub = Hub(HubLimits(max_queue=10))
+    stalled, healthy = Socket(), Socket()
+    stalled.open.clear()
+    slow = hub.connect(stalled.send, stalled.close)
+    fast = hub.connect(healthy.send, healthy.close)
+    for client in (slow, fast):
+        hub.subscribe(client, "positions:5001")
+    for i in range(12):
+        hub.publish("positions:5001", {"n": i})
+        await settle()
+    assert stalled.closed is not None and stalled.closed[0] == SLOW_CLIENT_CLOSE_CODE
+    assert "slow consumer" in stalled.closed[1]
+    assert [m["n"] for m in healthy.received] == list(range(12))
+    assert hub.stats.dropped_clients == 1
+    assert slow.client_id not in hub.clients and hub.subscriber_count("positions:5001") == 1
+    await hub.stop()
+
+
+async def test_client_behind_for_too_long_is_dropped_by_the_watchdog() -> None:
+    hub = Hub(HubLimits(max_lag_s=0.1, watchdog_s=0.02))
+    await hub.start()
+    stalled = Socket()
+    stalled.open.clear()
+    client = hub.connect(stalled.send, stalled.close)
+    hub.subscribe(client, "orders:5001")
+    hub.publish("orders:5001", {"n": 1})
+    hub.publish("orders:5001", {"n": 2})
+    await asyncio.sleep(0.3)
+    assert stalled.closed is not None and "behind" in stalled.closed[1]
+    await hub.stop()
+
+
+async def test_heartbeat_reaches_every_client() -> None:
+    hub = Hub(HubLimits(heartbeat_s=0.05))
+    await hub.start()
+    sockets = [Socket() for _ in range(3)]
+    for socket in sockets:
+        hub.connect(socket.send, socket.close)
+    await asyncio.sleep(0.12)
+    await hub.stop()
+    for socket in sockets:
+        assert any(m["type"] == "heartbeat" for m in socket.received)
+
+
+async def test_subscription_listeners_see_counts_and_status_counts_channels() -> None:
+    hub = Hub()
+    seen: list[tuple[str, int]] = []
+    hub.add_listener(lambda channel, count: seen.append((channel, count)))
+    a, b = Socket(), Socket()
+    ca, cb = hub.connect(a.send, a.close), hub.connect(b.send, b.close)
+    hub.subscribe(ca, "account:5001")
+    hub.subscribe(cb, "account:5001")
+    assert not hub.subscribe(cb, "account:5001")
+    assert hub.status()["subscriptions"] == {"account:5001": 2}
+    await hub.disconnect(ca)
+    await hub.disconnect(cb)
+    assert seen == [("account:5001", 1), ("account:5001", 2), ("account:5001", 1), ("account:5001", 0)]
+    assert hub.status()["active_connections"] == 0
