@@ -108,9 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sim-seed", type=int, default=SimSettings().seed, help="seed of the simulated market"
     )
-    parser.add_argument(
-        "--sim-db", default=SimSettings().broker_db, help="SQLite file of the simulated broker"
-    )
+    parser.add_argument("--sim-db", help="SQLite file of the simulated broker (default: the simulator's)")
 
 
 def run(args: argparse.Namespace) -> int:

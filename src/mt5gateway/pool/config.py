@@ -94,8 +94,10 @@ class SimSettings(_Strict):
     seed: int = Field(42, description="seed of the deterministic market")
     speed: float = Field(1.0, gt=0, description="sim seconds per real second (1 = real time)")
     server: str = Field("MT5Sim-Demo", description="the simulated trade server's name")
-    broker_db: str = Field(
-        ":memory:", description="SQLite file of the simulated broker, shared by the terminals"
+    broker_db: str | None = Field(
+        None,
+        description="SQLite file of the simulated broker, shared by the terminals so that accounts "
+        "outlive a worker restart; None: the simulator's default file; ':memory:': one per worker",
     )
 
 
