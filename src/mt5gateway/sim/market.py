@@ -1,0 +1,877 @@
+"""The simulated market: bars and ticks of every symbol, a pure function of (seed, symbol, time).
+
+All times are UTC, epoch seconds (bars) or epoch milliseconds (ticks). History starts on
+2000-01-01 and ends on 2100-01-01; before the first bar there is nothing.
+
+How prices are made (generated symbols)
+---------------------------------------
+- **Daily anchors.** For every day since 2000-01-01 one random draw (seeded by seed and symbol)
+  gives the day's volatility, an AR(1) log-volatility (volatility clusters), and its closing log
+  price, a slowly mean-reverting walk around the symbol's ``start_price`` (half-life two years) so
+  levels stay realistic at any date. Closed days do not move.
+- **Minutes.** The open minutes of a day are a Brownian bridge from the previous open day's close
+  to the day's anchor, drawn from a generator seeded by (seed, symbol, day). Each minute's variance
+  follows an intraday seasonality (Tokyo, London and New York for FX; the cash session for indices)
+  times a smooth random multiplier. A minute opens one or a few points away from the previous
+  close, its high and low stretch beyond open and close by a random fraction of its volatility, its
+  tick volume follows its activity (at least 4), and its spread (the minimum spread of its ticks,
+  in points) widens around rollover (00:00) and in quiet hours.
+- **Ticks.** The ticks of each hour are drawn from a generator seeded by (seed, symbol, hour) so
+  that each minute's ticks reproduce its bar exactly: as many ticks as ``tick_volume``, the first
+  bid is the open, the last the close, the highest the high, the lowest the low, times strictly
+  increasing inside the minute. Ask = bid + the minute's spread + 0..2 points. Flags: BID and/or
+  ASK for what changed since the previous tick (both on the first tick of an hour, and on a tick
+  that repeats its predecessor, which only a replay can produce). ``last``, ``volume`` and
+  ``volume_real`` are 0 (no exchange trades), so ``COPY_TICKS_TRADE`` finds nothing.
+- **Higher timeframes** are exact aggregates of the minutes: open of the first, highest high,
+  lowest low, close of the last, summed tick and real volume, and the *minimum* spread. Bars of
+  M1..D1 start at multiples of their length; W1 bars on Sunday 00:00 and MN1 bars on the 1st. D1
+  and longer are built from cached hourly rows, so long spans stay cheap.
+
+The live edge
+-------------
+Nothing after the clock's now is served. The bar of the current minute is the aggregate of its ticks
+up to now (it appears with its first tick), so it grows until the minute turns. ``last_tick`` is the
+newest tick at or before now; while the market is closed, the last tick before the close.
+
+Replay
+------
+A symbol given a ``ReplayBars`` (from ``replay.load_replay_csv``) serves those bars instead: at their
+timeframe and its multiples (asking for a shorter or incommensurate timeframe raises
+``MarketError``), with ticks drawn inside each bar as above. Prices are rounded to the symbol's
+tick size, and a bar whose tick volume is too small to draw it (4 ticks for a bar whose high and
+low are both beyond its open and close) gets the minimum.
+
+Errors
+------
+``UnknownSymbol`` (a ``KeyError`` and ``MarketError``) for a symbol the market does not have;
+``MarketError`` (a ``ValueError``) for a bad timeframe, count, position or flags. The terminal layer
+maps them to ``last_error`` codes.
+
+Memory
+------
+Caches are bounded LRUs per symbol: 128 days of minute bars (about 11 MB), 8192 days of hourly
+rows (about 12 MB) and 48 hours of ticks (a few MB), so one worker process serving one symbol stays
+well under 64 MB of market data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..terminal import constants as c
+from ..terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
+from ..terminal.records import Tick
+from ..terminal.timeframes import TIMEFRAME_SECONDS
+from .clock import Clock
+from .replay import ReplayBars, load_replay_csv
+from .symbols import MINUTES_PER_DAY, SECONDS_PER_DAY, SessionKind, SymbolSpec
+
+__all__ = ["HISTORY_END", "HISTORY_START", "Market", "MarketError", "UnknownSymbol"]
+
+Rates = npt.NDArray[np.void]
+Ticks = npt.NDArray[np.void]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+EPOCH_DAY = 10_957  # 2000-01-01
+END_DAY = 47_482  # 2100-01-01
+HISTORY_START = EPOCH_DAY * SECONDS_PER_DAY
+HISTORY_END = END_DAY * SECONDS_PER_DAY
+
+HOUR = 3_600
+_MEAN_REVERSION_HALF_LIFE_DAYS = 730.0
+_LOG_VOL_PERSISTENCE = 0.97  # day-to-day AR(1) coefficient of log volatility
+_LOG_VOL_SHOCK = 0.12
+_INTRADAY_VOL_SHOCK = 0.3
+_MIN_GENERATED_TICKS = 4
+
+# generator streams, so that the draws of anchors, minutes and ticks never overlap
+_STREAM_ANCHORS = 1
+_STREAM_MINUTES = 2
+_STREAM_TICKS = 3
+
+_BASE_CACHE_DAYS = 128
+_COARSE_CACHE_DAYS = 8_192
+_TICK_CACHE_CHUNKS = 48
+_GENERATION_BATCH_DAYS = 64
+
+_INFO_FLAGS = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
+_TRADE_FLAGS = c.TICK_FLAG_LAST | c.TICK_FLAG_VOLUME | c.TICK_FLAG_BUY | c.TICK_FLAG_SELL
+
+
+class MarketError(ValueError):
+    """A request the market cannot serve: bad timeframe, count, position, flags or time."""
+
+
+class UnknownSymbol(MarketError, KeyError):
+    """The market has no such symbol."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown symbol"
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _LRU(Generic[K, V]):
+    """A small thread-safe LRU mapping (values are computed outside the lock by the caller)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+def _stable_key(name: str) -> int:
+    """A 64-bit key of a symbol name that is the same in every process (``hash()`` is salted)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def _generator(seed: int, symbol_key: int, stream: int, index: int) -> np.random.Generator:
+    entropy = (seed << 192) | (symbol_key << 64) | (stream << 48) | (index & ((1 << 48) - 1))
+    return np.random.Generator(np.random.PCG64(entropy))
+
+
+def _ar1(innovations: FloatArray, coefficient: float, initial: float) -> FloatArray:
+    """``x[t] = coefficient * x[t-1] + innovations[t]`` with ``x[-1] = initial``, vectorised.
+
+    Uses the closed form ``x[t] = a**(t+1) * (initial + sum_j innovations[j] * a**-(j+1))`` per
+    block, the block short enough that ``a**-block`` stays far from overflow.
+    """
+    out = np.empty_like(innovations)
+    block = max(1, int(300 / -math.log(coefficient)))
+    state = initial
+    for start in range(0, len(innovations), block):
+        segment = innovations[start : start + block]
+        powers = coefficient ** np.arange(1, len(segment) + 1, dtype=np.float64)
+        values = powers * (state + np.cumsum(segment / powers))
+        out[start : start + len(segment)] = values
+        state = float(values[-1])
+    return out
+
+
+def _bump(minutes: FloatArray, center_hour: float, width_hours: float) -> FloatArray:
+    return np.exp(-0.5 * ((minutes / 60.0 - center_hour) / width_hours) ** 2)
+
+
+def _activity_profile(kind: SessionKind) -> FloatArray:
+    """Relative activity of each minute of the day (mean 1 over the open minutes) by session kind."""
+    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
+    if kind in (SessionKind.FOREX, SessionKind.METAL):
+        new_york = 0.9 if kind is SessionKind.FOREX else 1.3
+        raw = (
+            0.3
+            + 0.35 * _bump(m, 3.0, 2.5)  # Tokyo
+            + 1.0 * _bump(m, 10.0, 2.5)  # London
+            + new_york * _bump(m, 15.0, 2.0)  # New York
+            + 0.8 * _bump(m, 7.05, 0.3)  # London open
+            + 0.7 * _bump(m, 13.55, 0.3)  # US data and New York open
+        )
+    elif kind is SessionKind.INDEX:
+        raw = (
+            0.25
+            + 0.35 * _bump(m, 9.0, 3.0)  # Europe
+            + 1.4 * _bump(m, 17.5, 2.2)  # cash session
+            + 1.0 * _bump(m, 14.55, 0.3)  # cash open
+            + 0.6 * _bump(m, 20.9, 0.2)  # cash close
+        )
+    else:
+        raw = 0.7 + 0.35 * _bump(m, 15.0, 4.0) + 0.15 * _bump(m, 8.0, 3.0)
+    return raw
+
+
+def _spread_profile(kind: SessionKind, activity: FloatArray) -> FloatArray:
+    """Spread multiplier of each minute: wide at rollover (00:00) and in quiet hours."""
+    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
+    to_midnight = np.minimum(m, MINUTES_PER_DAY - m)
+    rollover = np.exp(-0.5 * (to_midnight / 5.0) ** 2)
+    quiet = 1.0 - activity / activity.max()
+    if kind in (SessionKind.FOREX, SessionKind.METAL):
+        return 1.0 + 3.0 * rollover + 0.4 * quiet
+    if kind is SessionKind.INDEX:
+        at_open = np.exp(-0.5 * ((m - 60) / 5.0) ** 2)
+        at_close = np.exp(-0.5 * ((m - 1319) / 5.0) ** 2)
+        return 1.0 + 2.0 * at_open + 1.0 * at_close + 0.6 * quiet
+    return 1.0 + 0.5 * rollover + 0.2 * quiet
+
+
+def _aggregate(rows: Rates, keys: IntArray) -> Rates:
+    """Bars grouping consecutive ``rows`` with equal ``keys`` (each key the group's open time)."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=RATES_DTYPE)
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate(([0], starts))
+    ends = np.append(starts[1:], len(rows)) - 1
+    out = np.empty(len(starts), dtype=RATES_DTYPE)
+    out["time"] = keys[starts]
+    out["open"] = rows["open"][starts]
+    out["close"] = rows["close"][ends]
+    out["high"] = np.maximum.reduceat(rows["high"], starts)
+    out["low"] = np.minimum.reduceat(rows["low"], starts)
+    out["tick_volume"] = np.add.reduceat(rows["tick_volume"], starts)
+    out["spread"] = np.minimum.reduceat(rows["spread"], starts)
+    out["real_volume"] = np.add.reduceat(rows["real_volume"], starts)
+    return out
+
+
+def _period_keys(times: IntArray, timeframe: int) -> IntArray:
+    """The open time of the ``timeframe`` bar containing each time."""
+    if timeframe == c.TIMEFRAME_W1:
+        days = times // SECONDS_PER_DAY
+        return (days - (days + 4) % 7) * SECONDS_PER_DAY  # back to Sunday (1970-01-01 a Thursday)
+    if timeframe == c.TIMEFRAME_MN1:
+        months = times.astype("datetime64[s]").astype("datetime64[M]")
+        return months.astype("datetime64[s]").astype(np.int64)
+    seconds = TIMEFRAME_SECONDS[timeframe]
+    return times - times % seconds
+
+
+def _period_last_day(day: int, timeframe: int) -> int:
+    """The last day of the ``timeframe`` period that starts at or contains ``day``."""
+    if timeframe == c.TIMEFRAME_W1:
+        return day - (day + 4) % 7 + 6
+    if timeframe == c.TIMEFRAME_MN1:
+        month = np.datetime64(day, "D").astype("datetime64[M]")
+        return int((month + 1).astype("datetime64[D]").astype(np.int64)) - 1
+    return day
+
+
+def _ticks_from_bars(
+    bars: Rates, scale: float, tick_points: int, bar_ms: int, rng: np.random.Generator
+) -> Ticks:
+    """Ticks that reproduce each bar exactly (see the module docstring), oldest first.
+
+    ``bars`` must be drawable: ``tick_volume`` at least the number of distinct extremes to visit.
+    """
+    count = bars["tick_volume"].astype(np.int64)
+    total = int(count.sum())
+    n_bars = len(bars)
+    if total == 0:
+        return np.empty(0, dtype=TICKS_DTYPE)
+    uniform = rng.random(4 * n_bars + 2 * total)
+    noise = rng.standard_normal(total)
+    u_first, u_second, u_order, u_tail = uniform[: 4 * n_bars].reshape(4, n_bars)
+    u_gap, u_spread = uniform[4 * n_bars :].reshape(2, total)
+
+    # prices in points
+    o, h, lo, cl = (np.rint(bars[f] * scale).astype(np.int64) for f in ("open", "high", "low", "close"))
+    starts = np.cumsum(count) - count
+    bar_of = np.repeat(np.arange(n_bars), count)
+    index = np.arange(total)
+    k = index - starts[bar_of]
+    n = count[bar_of]
+
+    # times: exponential gaps squeezed into the bar, plus the tick's rank for strict increase
+    gaps = -np.log1p(-u_gap)
+    running = np.cumsum(gaps)
+    within = running - (running[starts] - gaps[starts])[bar_of]
+    span = within[starts + count - 1] - np.log(u_tail + 1e-12) + 1e-9
+    fraction = within / span[bar_of]
+    offsets = np.floor(fraction * (bar_ms - n)).astype(np.int64) + k
+    time_msc = bars["time"].astype(np.int64)[bar_of] * 1000 + offsets
+
+    # knots: open at 0, the two extremes at interior positions, close at the end
+    interior = np.maximum(count - 2, 1)
+    first = 1 + np.floor(u_first * interior).astype(np.int64)
+    second = 1 + np.floor(u_second * np.maximum(interior - 1, 1)).astype(np.int64)
+    second += second >= first
+    low_first = u_order < 0.5
+    value_a = np.where(low_first, lo, h)
+    value_b = np.where(low_first, h, lo)
+    pos_a, pos_b = np.minimum(first, second), np.maximum(first, second)
+    three = count == 3
+    needed = np.where(h > np.maximum(o, cl), h, np.where(lo < np.minimum(o, cl), lo, o))
+    value_a = np.where(three, needed, value_a)
+    value_b = np.where(three, needed, value_b)
+    pos_a = np.where(three, 1, pos_a)
+    pos_b = np.where(three, 1, pos_b)
+    few = count <= 2
+    value_a = np.where(few, o, value_a)
+    value_b = np.where(few, o, value_b)
+    pos_a = np.where(few, 0, pos_a)
+    pos_b = np.where(few, 0, pos_b)
+
+    pa, pb, va, vb = pos_a[bar_of], pos_b[bar_of], value_a[bar_of], value_b[bar_of]
+    before_a = k < pa
+    between = (k >= pa) & (k < pb)
+    i0 = np.where(before_a, 0, np.where(between, pa, pb))
+    i1 = np.where(before_a, pa, np.where(between, pb, n - 1))
+    v0 = np.where(before_a, o[bar_of], np.where(between, va, vb))
+    v1 = np.where(before_a, va, np.where(between, vb, cl[bar_of]))
+    f = (k - i0) / np.maximum(i1 - i0, 1)
+    path = v0 + (v1 - v0) * f + noise * (0.6 * (h - lo)[bar_of]) * np.sqrt(f * (1.0 - f))
+    bid = np.clip(np.rint(path).astype(np.int64), lo[bar_of], h[bar_of])
+    bid = bid - bid % tick_points
+
+    # spread: the bar's (minimum) spread plus 0..2 points; a tick whose bid repeats its
+    # predecessor's alternates its extra point so that it still changes the ask
+    extra = (u_spread < 0.3).astype(np.int64) + (u_spread < 0.08)
+    extra[starts] = 0
+    changed = np.ones(total, dtype=bool)
+    changed[1:] = bid[1:] != bid[:-1]
+    changed[starts] = True
+    run_start = np.maximum.accumulate(np.where(changed, index, 0))
+    run_extra = extra[run_start]
+    flipped = np.where(run_extra == 0, 1, run_extra - 1)
+    extra = np.where((index - run_start) % 2 == 1, flipped, run_extra)
+    ask = bid + bars["spread"].astype(np.int64)[bar_of] + extra
+
+    bid_moved = np.ones(total, dtype=bool)
+    ask_moved = np.ones(total, dtype=bool)
+    bid_moved[1:] = bid[1:] != bid[:-1]
+    ask_moved[1:] = ask[1:] != ask[:-1]
+    flags = np.where(bid_moved, c.TICK_FLAG_BID, 0) | np.where(ask_moved, c.TICK_FLAG_ASK, 0)
+    flags[flags == 0] = _INFO_FLAGS
+
+    ticks = np.zeros(total, dtype=TICKS_DTYPE)
+    ticks["time"] = time_msc // 1000
+    ticks["bid"] = bid / scale
+    ticks["ask"] = ask / scale
+    ticks["time_msc"] = time_msc
+    ticks["flags"] = flags
+    return ticks
+
+
+def _bar_from_ticks(ticks: Ticks, open_time: int, scale: float) -> Rates:
+    """One bar aggregating ``ticks`` (the forming bar at the live edge)."""
+    bar = np.zeros(1, dtype=RATES_DTYPE)
+    bids = ticks["bid"]
+    bar["time"] = open_time
+    bar["open"] = bids[0]
+    bar["high"] = bids.max()
+    bar["low"] = bids.min()
+    bar["close"] = bids[-1]
+    bar["tick_volume"] = len(ticks)
+    bar["spread"] = int(np.rint((ticks["ask"] - bids) * scale).min())
+    return bar
+
+
+# ------------------------------------------------------------------------------------------ feeds
+
+
+class _Feed:
+    """One symbol's source of bars (per day, at its base timeframe) and ticks (per chunk)."""
+
+    spec: SymbolSpec
+    base_seconds: int
+    open_days: IntArray  # sorted epoch day numbers that have bars
+
+    def __init__(self, spec: SymbolSpec, seed: int, base_seconds: int) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.key = _stable_key(spec.name)
+        self.base_seconds = base_seconds
+        self.coarse_seconds = max(HOUR, base_seconds)
+        self.chunk_seconds = max(HOUR, base_seconds)
+        self.scale = float(10**spec.digits)
+        self._base_cache: _LRU[int, Rates] = _LRU(_BASE_CACHE_DAYS)
+        self._coarse_cache: _LRU[int, Rates] = _LRU(_COARSE_CACHE_DAYS)
+        self._tick_cache: _LRU[int, Ticks] = _LRU(_TICK_CACHE_CHUNKS)
+        # the chunk last_tick read: (first msc, end msc, ticks, their time_msc)
+        self.live_chunk: tuple[int, int, Ticks, IntArray] | None = None
+
+    def _make_days(self, days: IntArray) -> list[Rates]:
+        """The base bars of each of ``days`` (open days), one array per day."""
+        raise NotImplementedError
+
+    def days_base(self, days: IntArray) -> list[Rates]:
+        """The base bars of each day in ``days`` (cached)."""
+        found = [self._base_cache.get(int(day)) for day in days]
+        missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
+        made: dict[int, Rates] = {}
+        for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
+            batch = missing[start : start + _GENERATION_BATCH_DAYS]
+            for day, rows in zip(batch.tolist(), self._make_days(batch), strict=True):
+                self._base_cache.put(day, rows)
+                made[day] = rows
+        return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
+
+    def days_coarse(self, days: IntArray) -> list[Rates]:
+        """The day's bars aggregated to ``coarse_seconds`` (hourly rows), cached."""
+        found = [self._coarse_cache.get(int(day)) for day in days]
+        missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
+        made: dict[int, Rates] = {}
+        for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
+            batch = missing[start : start + _GENERATION_BATCH_DAYS]
+            for day, base in zip(batch.tolist(), self.days_base(batch), strict=True):
+                rows = self.coarsen(base)
+                self._coarse_cache.put(day, rows)
+                made[day] = rows
+        return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
+
+    def coarsen(self, base: Rates) -> Rates:
+        if self.coarse_seconds == self.base_seconds:
+            return base
+        return _aggregate(base, _period_keys(base["time"], c.TIMEFRAME_H1))
+
+    def chunk_ticks(self, chunk_start: int) -> Ticks:
+        """Every tick of the bars opening in ``[chunk_start, chunk_start + chunk_seconds)``."""
+        ticks = self._tick_cache.get(chunk_start)
+        if ticks is not None:
+            return ticks
+        day = chunk_start // SECONDS_PER_DAY
+        position = np.searchsorted(self.open_days, day)
+        if position < len(self.open_days) and self.open_days[position] == day:
+            base = self.days_base(np.array([day]))[0]
+            times = base["time"]
+            lo, hi = np.searchsorted(times, [chunk_start, chunk_start + self.chunk_seconds])
+            rng = _generator(self.seed, self.key, _STREAM_TICKS, chunk_start)
+            ticks = _ticks_from_bars(
+                base[lo:hi], self.scale, self.spec.tick_points, self.base_seconds * 1000, rng
+            )
+        else:
+            ticks = np.empty(0, dtype=TICKS_DTYPE)
+        self._tick_cache.put(chunk_start, ticks)
+        return ticks
+
+
+class _GeneratedFeed(_Feed):
+    """Prices drawn from the model in the module docstring."""
+
+    def __init__(self, spec: SymbolSpec, seed: int) -> None:
+        super().__init__(spec, seed, 60)
+        sessions = spec.sessions
+        all_days = np.arange(EPOCH_DAY, END_DAY, dtype=np.int64)
+        is_open = sessions.open_days_mask(all_days)
+        self.open_days = all_days[is_open]
+        self._first = sessions.open_minute
+        self._minutes = sessions.minutes_per_day
+        activity = _activity_profile(spec.session)
+        spread_shape = _spread_profile(spec.session, activity)
+        window = slice(sessions.open_minute, sessions.close_minute)
+        relative_activity = activity[window] / activity[window].mean()
+        self._sqrt_activity = np.sqrt(relative_activity)
+        # E[multiplier] = exp(shock**2 / 2): divided out so that tick_rate stays the mean
+        self._tick_rate = spec.tick_rate * relative_activity * math.exp(-(_INTRADAY_VOL_SHOCK**2) / 2)
+        self._typical_spread = spec.spread * spread_shape[window]
+        hours = (sessions.open_minute + np.arange(self._minutes)) / 60.0
+        self._knot = np.floor(hours).astype(np.int64)
+        self._knot_weight = hours - self._knot
+        self._minute_offsets = 60 * (sessions.open_minute + np.arange(self._minutes, dtype=np.int64))
+        self._anchors_ready = False
+        self._anchor_lock = threading.Lock()
+        self._anchor_is_open = is_open
+
+    def _anchors(self) -> None:
+        """Per day: closing log price, previous open day's close and volatility (computed once)."""
+        with self._anchor_lock:
+            if self._anchors_ready:
+                return
+            spec = self.spec
+            is_open = self._anchor_is_open
+            n_days = len(is_open)
+            rng = _generator(self.seed, self.key, _STREAM_ANCHORS, 0)
+            shocks = rng.standard_normal((2, n_days))
+            log_vol_var = _LOG_VOL_SHOCK**2 / (1 - _LOG_VOL_PERSISTENCE**2)
+            log_vol = _ar1(shocks[0] * _LOG_VOL_SHOCK, _LOG_VOL_PERSISTENCE, 0.0)
+            open_days_per_year = 365.25 * len(spec.sessions.weekdays) / 7
+            daily_vol = spec.annual_volatility / math.sqrt(open_days_per_year)
+            self._day_vol = daily_vol * np.exp(log_vol - log_vol_var)
+            reversion = 1.0 - math.log(2.0) / _MEAN_REVERSION_HALF_LIFE_DAYS
+            moves = np.where(is_open, self._day_vol * shocks[1], 0.0)
+            stationary = daily_vol / math.sqrt(1 - reversion**2) * math.sqrt(len(spec.sessions.weekdays) / 7)
+            initial = float(rng.standard_normal()) * stationary
+            self._log_close = math.log(spec.start_price) + _ar1(moves, reversion, initial)
+            # the close of the last open day before each day
+            index = np.arange(n_days)
+            last_open = np.maximum.accumulate(np.where(is_open, index, -1))
+            previous = np.concatenate(([-1], last_open[:-1]))
+            first_level = math.log(spec.start_price) + initial
+            self._log_previous = np.where(
+                previous >= 0, self._log_close[np.maximum(previous, 0)], first_level
+            )
+            self._anchors_ready = True
+
+    def _make_days(self, days: IntArray) -> list[Rates]:
+        if not self._anchors_ready:
+            self._anchors()
+        n_days, n = len(days), self._minutes
+        index = days - EPOCH_DAY
+        normals = np.empty((n_days, n + 25))
+        uniforms = np.empty((n_days, 5, n))
+        for row, day in enumerate(days.tolist()):
+            rng = _generator(self.seed, self.key, _STREAM_MINUTES, day)
+            rng.standard_normal(out=normals[row])
+            rng.random(out=uniforms[row])
+        knots = normals[:, n:]
+        u_open, u_up, u_down, u_volume, u_spread = (uniforms[:, i] for i in range(5))
+
+        # a smooth random intraday volatility multiplier, interpolated between hourly knots
+        level = (
+            knots[:, self._knot] * (1.0 - self._knot_weight) + knots[:, self._knot + 1] * self._knot_weight
+        )
+        multiplier = np.exp(_INTRADAY_VOL_SHOCK * level)
+
+        # the Brownian bridge of minute closes between the previous open day's anchor and today's
+        shape = self._sqrt_activity * multiplier
+        sd = shape * (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", shape, shape)))[:, None]
+        walk = np.cumsum(sd * normals[:, :n], axis=1)
+        elapsed = np.cumsum(sd * sd, axis=1)
+        start = self._log_previous[index][:, None]
+        target = self._log_close[index][:, None]
+        log_path = start + walk - elapsed / elapsed[:, -1:] * (walk[:, -1:] - (target - start))
+
+        # prices in ticks, as integer-valued floats (exact far beyond any price here)
+        price = np.exp(log_path) / self.spec.tick_size
+        close = np.floor(price + 0.5)
+        sigma = sd * price  # the minute's volatility in ticks
+        previous_close = np.empty_like(close)
+        previous_close[:, 0] = np.floor(np.exp(start[:, 0]) / self.spec.tick_size + 0.5)
+        previous_close[:, 1:] = close[:, :-1]
+        centered = u_open - 0.5
+        opens = previous_close + np.copysign(1.0 + np.floor(np.abs(centered) * 0.6 * sigma), centered)
+        np.maximum(opens, 1.0, out=opens)
+        high = np.maximum(opens, close) + np.floor(u_up * 1.2 * sigma + 0.5)
+        low = np.minimum(opens, close) - np.floor(u_down * 1.2 * sigma + 0.5)
+        high += high == low
+        np.maximum(low, 1.0, out=low)
+
+        volume = np.floor(self._tick_rate * multiplier * (0.75 + 0.5 * u_volume) + 0.5)
+        spread = np.floor(self._typical_spread * (0.85 + 0.3 * u_spread) + 0.5)
+
+        rates = np.empty(n_days * n, dtype=RATES_DTYPE)
+        np.add((days * SECONDS_PER_DAY)[:, None], self._minute_offsets, out=rates["time"].reshape(n_days, n))
+        to_price = self.scale / self.spec.tick_points
+        for field, ticks in (("open", opens), ("high", high), ("low", low), ("close", close)):
+            np.divide(ticks.ravel(), to_price, out=rates[field])
+        rates["tick_volume"] = np.maximum(volume, _MIN_GENERATED_TICKS, out=volume).ravel()
+        rates["spread"] = np.maximum(spread, 1.0, out=spread).ravel()
+        rates["real_volume"] = 0
+        return list(rates.reshape(n_days, n))
+
+
+class _ReplayFeed(_Feed):
+    """Bars from a file, served per day; ticks drawn inside them."""
+
+    def __init__(self, spec: SymbolSpec, seed: int, replay: ReplayBars) -> None:
+        super().__init__(spec, seed, replay.timeframe_seconds)
+        source = replay.rates
+        rates = np.zeros(len(source), dtype=RATES_DTYPE)
+        unit = spec.tick_points
+        points = {}
+        for field in ("open", "high", "low", "close"):
+            points[field] = np.rint(source[field] * self.scale / unit).astype(np.int64) * unit
+            rates[field] = points[field] / self.scale
+        o, h, lo, cl = points["open"], points["high"], points["low"], points["close"]
+        beyond = (h > np.maximum(o, cl)).astype(np.int64) + (lo < np.minimum(o, cl))
+        drawable = np.where((beyond == 0) & (o == cl), 1, 2 + beyond)
+        volume = np.maximum(source["tick_volume"].astype(np.int64), drawable)
+        if np.any(volume > self.base_seconds * 1000):
+            raise MarketError(f"replay of {spec.name}: more ticks in a bar than milliseconds")
+        rates["time"] = source["time"]
+        rates["tick_volume"] = volume
+        rates["spread"] = source["spread"] if replay.has_spread else spec.spread
+        days = rates["time"] // SECONDS_PER_DAY
+        self.open_days, first_rows = np.unique(days, return_index=True)
+        self._rows_by_day = dict(zip(self.open_days.tolist(), np.split(rates, first_rows[1:]), strict=True))
+
+    def _make_days(self, days: IntArray) -> list[Rates]:
+        return [self._rows_by_day[day] for day in days.tolist()]
+
+
+# ----------------------------------------------------------------------------------------- market
+
+
+class Market:
+    """Bars and ticks of ``symbols`` for a seed, with the live edge at ``clock``'s now.
+
+    ``replay``: ``ReplayBars`` or paths of CSV files (``replay.load_replay_csv``) whose symbols are
+    served from the file instead of generated.
+    """
+
+    def __init__(
+        self,
+        symbols: Mapping[str, SymbolSpec],
+        *,
+        seed: int,
+        clock: Clock,
+        replay: Iterable[ReplayBars | str | os.PathLike[str]] | None = None,
+    ) -> None:
+        if seed < 0:
+            raise MarketError(f"the market seed must be a non-negative integer, got {seed}")
+        self.seed = seed
+        self.clock = clock
+        self._specs = dict(symbols)
+        self.symbols: Mapping[str, SymbolSpec] = MappingProxyType(self._specs)
+        self._feeds: dict[str, _Feed] = {}
+        for item in replay or ():
+            bars = item if isinstance(item, ReplayBars) else load_replay_csv(item)
+            spec = self.spec(bars.symbol)
+            self._feeds[spec.name] = _ReplayFeed(spec, seed, bars)
+        self._feed_lock = threading.Lock()
+
+    # -------------------------------------------------------------------- symbols and sessions
+
+    def spec(self, symbol: str) -> SymbolSpec:
+        """The specification of ``symbol``; raises ``UnknownSymbol``."""
+        try:
+            return self._specs[symbol]
+        except KeyError:
+            raise UnknownSymbol(f"unknown symbol {symbol!r}") from None
+
+    def _feed(self, symbol: str) -> _Feed:
+        feed = self._feeds.get(symbol)
+        if feed is None:
+            spec = self.spec(symbol)
+            with self._feed_lock:
+                feed = self._feeds.get(symbol)
+                if feed is None:
+                    feed = self._feeds[symbol] = _GeneratedFeed(spec, self.seed)
+        return feed
+
+    def is_open(self, symbol: str, t_sec: int) -> bool:
+        """Whether ``symbol`` trades in the minute containing ``t_sec`` (its session hours)."""
+        return self.spec(symbol).sessions.is_open(t_sec)
+
+    def open_mask(self, symbol: str, t_sec: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Vectorised ``is_open`` over an array of epoch seconds."""
+        return self.spec(symbol).sessions.open_mask(t_sec)
+
+    def session_minutes(self, symbol: str, day: int) -> IntArray:
+        """Epoch seconds of every open minute of epoch day ``day`` (``t // 86400``) for ``symbol``."""
+        return self.spec(symbol).sessions.minutes(day)
+
+    # ------------------------------------------------------------------------------------ bars
+
+    def rates_range(self, symbol: str, timeframe: int, from_sec: int, to_sec: int) -> Rates:
+        """The bars opening within ``[from_sec, to_sec]``, oldest first (none after now)."""
+        feed = self._feed(symbol)
+        self._check_timeframe(feed, timeframe)
+        return self._range(feed, timeframe, int(from_sec), int(to_sec), self.clock.now_msc())
+
+    def rates_from(self, symbol: str, timeframe: int, date_from_sec: int, count: int) -> Rates:
+        """The ``count`` newest bars opening at or before ``date_from_sec``, oldest first."""
+        feed = self._feed(symbol)
+        self._check_timeframe(feed, timeframe)
+        self._check_count(count)
+        return self._newest(feed, timeframe, int(date_from_sec), count, self.clock.now_msc())
+
+    def rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> Rates:
+        """``count`` bars ending ``start_pos`` bars before the current one (position 0), oldest first."""
+        feed = self._feed(symbol)
+        self._check_timeframe(feed, timeframe)
+        self._check_count(count)
+        if start_pos < 0:
+            raise MarketError(f"start_pos must be >= 0, got {start_pos}")
+        now_msc = self.clock.now_msc()
+        rows = self._newest(feed, timeframe, now_msc // 1000, start_pos + count, now_msc)
+        return rows[: max(0, len(rows) - start_pos)]
+
+    @staticmethod
+    def _check_timeframe(feed: _Feed, timeframe: int) -> None:
+        if timeframe not in TIMEFRAME_SECONDS:
+            raise MarketError(f"unknown timeframe {timeframe}")
+        if timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1):
+            if feed.base_seconds > SECONDS_PER_DAY:
+                raise MarketError(f"{feed.spec.name}: no bars at that timeframe")
+            return
+        if TIMEFRAME_SECONDS[timeframe] % feed.base_seconds:
+            raise MarketError(
+                f"{feed.spec.name} replays {feed.base_seconds} s bars: no bars at timeframe {timeframe}"
+            )
+
+    @staticmethod
+    def _check_count(count: int) -> None:
+        if count < 0:
+            raise MarketError(f"count must be >= 0, got {count}")
+
+    def _day_rows(self, feed: _Feed, days: IntArray, coarse: bool, now_msc: int) -> list[Rates]:
+        """The bars of each open day in ``days`` (base or hourly rows), cut at the live edge."""
+        now_sec = now_msc // 1000
+        complete = days[(days + 1) * SECONDS_PER_DAY <= now_sec]
+        parts = feed.days_coarse(complete) if coarse else feed.days_base(complete)
+        if len(complete) < len(days):
+            live = self._live_base(feed, int(days[len(complete)]), now_msc)
+            parts.append(feed.coarsen(live) if coarse else live)
+        return parts
+
+    def _live_base(self, feed: _Feed, day: int, now_msc: int) -> Rates:
+        """The base bars of ``day`` known at ``now_msc``: closed bars, then the forming one."""
+        base = feed.days_base(np.array([day]))[0]
+        length = feed.base_seconds
+        times = base["time"]
+        closed = int(np.searchsorted(times, now_msc // 1000 - length, side="right"))
+        if closed == len(base) or times[closed] * 1000 > now_msc:
+            return base[:closed]
+        open_time = int(times[closed])
+        chunk = open_time - open_time % feed.chunk_seconds
+        ticks = feed.chunk_ticks(chunk)
+        lo = int(np.searchsorted(ticks["time_msc"], open_time * 1000, side="left"))
+        hi = int(np.searchsorted(ticks["time_msc"], now_msc, side="right"))
+        if hi <= lo:
+            return base[:closed]
+        return np.concatenate((base[:closed], _bar_from_ticks(ticks[lo:hi], open_time, feed.scale)))
+
+    def _range(self, feed: _Feed, timeframe: int, from_sec: int, to_sec: int, now_msc: int) -> Rates:
+        to_sec = min(to_sec, now_msc // 1000)
+        if to_sec < from_sec:
+            return np.empty(0, dtype=RATES_DTYPE)
+        first_day = from_sec // SECONDS_PER_DAY
+        last_day = _period_last_day(to_sec // SECONDS_PER_DAY, timeframe)
+        days = feed.open_days[
+            np.searchsorted(feed.open_days, first_day) : np.searchsorted(feed.open_days, last_day, "right")
+        ]
+        if len(days) == 0:
+            return np.empty(0, dtype=RATES_DTYPE)
+        calendar = timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
+        coarse = calendar or TIMEFRAME_SECONDS[timeframe] >= feed.coarse_seconds
+        parts = self._day_rows(feed, days, coarse, now_msc)
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        level = feed.coarse_seconds if coarse else feed.base_seconds
+        if calendar or TIMEFRAME_SECONDS[timeframe] != level:
+            rows = _aggregate(rows, _period_keys(rows["time"], timeframe))
+        lo = int(np.searchsorted(rows["time"], from_sec, side="left"))
+        hi = int(np.searchsorted(rows["time"], to_sec, side="right"))
+        return rows[lo:hi]
+
+    def _newest(self, feed: _Feed, timeframe: int, date_from: int, count: int, now_msc: int) -> Rates:
+        """The ``count`` newest bars opening at or before ``date_from``."""
+        if count == 0:
+            return np.empty(0, dtype=RATES_DTYPE)
+        end = min(date_from, now_msc // 1000)
+        available = int(np.searchsorted(feed.open_days, end // SECONDS_PER_DAY, side="right"))
+        if available == 0:
+            return np.empty(0, dtype=RATES_DTYPE)
+        # open days likely to hold ``count`` bars; doubled until enough or history runs out
+        if timeframe == c.TIMEFRAME_W1:
+            days_needed = 7 * (count + 1)
+        elif timeframe == c.TIMEFRAME_MN1:
+            days_needed = 31 * (count + 1)
+        else:
+            per_day = max(1, feed.spec.sessions.minutes_per_day * 60 // TIMEFRAME_SECONDS[timeframe])
+            days_needed = -(-count // per_day) + 1
+        while True:
+            first = max(0, available - days_needed)
+            first_day = int(feed.open_days[first])
+            # a period start, so that the oldest bar is whole (ranges fetch whole days from there)
+            start = int(_period_keys(np.array([first_day * SECONDS_PER_DAY]), timeframe)[0])
+            rows = self._range(feed, timeframe, start, date_from, now_msc)
+            if len(rows) >= count or first == 0:
+                return rows[-count:]
+            days_needed *= 2
+
+    # ----------------------------------------------------------------------------------- ticks
+
+    @staticmethod
+    def _select_flags(ticks: Ticks, flags: int) -> Ticks:
+        if flags == c.COPY_TICKS_ALL:
+            return ticks
+        if flags == c.COPY_TICKS_INFO:
+            return ticks[(ticks["flags"] & _INFO_FLAGS) != 0]
+        if flags == c.COPY_TICKS_TRADE:
+            return ticks[(ticks["flags"] & _TRADE_FLAGS) != 0]
+        raise MarketError(f"unknown tick flags {flags}; use COPY_TICKS_ALL, INFO or TRADE")
+
+    def _chunks_of_day(self, feed: _Feed, day: int, from_msc: int, to_msc: int) -> list[Ticks]:
+        """Tick chunks of ``day`` that overlap ``[from_msc, to_msc]``."""
+        step = feed.chunk_seconds
+        start = max(day * SECONDS_PER_DAY, from_msc // 1000 // step * step)
+        stop = min((day + 1) * SECONDS_PER_DAY, to_msc // 1000 + 1)
+        return [feed.chunk_ticks(chunk) for chunk in range(start, stop, step)]
+
+    def _ticks_between(self, feed: _Feed, days: IntArray, from_msc: int, to_msc: int) -> Ticks:
+        parts = [t for day in days.tolist() for t in self._chunks_of_day(feed, day, from_msc, to_msc)]
+        ticks = np.concatenate(parts) if parts else np.empty(0, dtype=TICKS_DTYPE)
+        times = ticks["time_msc"]
+        lo = int(np.searchsorted(times, from_msc, side="left"))
+        hi = int(np.searchsorted(times, to_msc, side="right"))
+        return ticks[lo:hi]
+
+    def ticks_range(self, symbol: str, from_msc: int, to_msc: int, flags: int) -> Ticks:
+        """Ticks with ``from_msc <= time_msc <= to_msc`` (none after now), oldest first."""
+        feed = self._feed(symbol)
+        self._select_flags(np.empty(0, dtype=TICKS_DTYPE), flags)
+        to_msc = min(int(to_msc), self.clock.now_msc())
+        from_msc = int(from_msc)
+        if to_msc < from_msc:
+            return np.empty(0, dtype=TICKS_DTYPE)
+        days = feed.open_days[
+            np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY) : np.searchsorted(
+                feed.open_days, to_msc // 1000 // SECONDS_PER_DAY, side="right"
+            )
+        ]
+        return self._select_flags(self._ticks_between(feed, days, from_msc, to_msc), flags)
+
+    def ticks_from(self, symbol: str, from_msc: int, count: int, flags: int) -> Ticks:
+        """Up to ``count`` ticks with ``time_msc >= from_msc`` (none after now), oldest first."""
+        feed = self._feed(symbol)
+        self._select_flags(np.empty(0, dtype=TICKS_DTYPE), flags)
+        self._check_count(count)
+        now_msc = self.clock.now_msc()
+        from_msc = int(from_msc)
+        position = int(np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY))
+        last = int(np.searchsorted(feed.open_days, now_msc // 1000 // SECONDS_PER_DAY, side="right"))
+        found: list[Ticks] = []
+        total = 0
+        while total < count and position < last:
+            day = feed.open_days[position : position + 1]
+            ticks = self._select_flags(self._ticks_between(feed, day, from_msc, now_msc), flags)
+            found.append(ticks)
+            total += len(ticks)
+            position += 1
+        if not found:
+            return np.empty(0, dtype=TICKS_DTYPE)
+        return np.concatenate(found)[:count]
+
+    def last_tick(self, symbol: str) -> Tick:
+        """The newest tick at or before now (while closed, the last one before the close).
+
+        Raises ``MarketError`` when the clock is before the symbol's first tick.
+        """
+        feed = self._feed(symbol)
+        now_msc = self.clock.now_msc()
+        live = feed.live_chunk
+        if live is not None and live[0] <= now_msc < live[1]:
+            position = int(live[3].searchsorted(now_msc, side="right"))
+            if position:
+                return Tick._make(live[2][position - 1].item())
+        return self._last_tick_slow(feed, now_msc)
+
+    def _last_tick_slow(self, feed: _Feed, now_msc: int) -> Tick:
+        now_sec = now_msc // 1000
+        step = feed.chunk_seconds
+        chunk = now_sec - now_sec % step
+        ticks = feed.chunk_ticks(chunk)
+        times = ticks["time_msc"]
+        feed.live_chunk = (chunk * 1000, (chunk + step) * 1000, ticks, times)
+        position = int(times.searchsorted(now_msc, side="right"))
+        if position:
+            return Tick._make(ticks[position - 1].item())
+        # the last bar before this chunk: its last tick is the newest one
+        day_index = int(np.searchsorted(feed.open_days, now_sec // SECONDS_PER_DAY, side="right"))
+        for index in range(day_index - 1, -1, -1):
+            base = feed.days_base(feed.open_days[index : index + 1])[0]
+            before = base[base["time"] < chunk]
+            if len(before):
+                open_time = int(before["time"][-1])
+                earlier = feed.chunk_ticks(open_time - open_time % step)
+                return Tick._make(earlier[-1].item())
+        raise MarketError(f"{feed.spec.name} has no tick before {now_msc} msc")
