@@ -67,24 +67,25 @@ class AccountService:
         self,
         *,
         sessions: AccountSessions,
-        directory: Callable[[], list[AccountRef]],
+        configured: Callable[[], list[AccountRef]],
         stored_lookup: StoredLookup | None = None,
     ) -> None:
         self.sessions = sessions
-        self._directory = directory
+        self._configured = configured
         self.stored_lookup = stored_lookup
 
-    def accounts(self) -> list[AccountRef]:
-        """Every login known to the pool."""
-        return self._directory()
-
-    def _terminal(self, login: int) -> str:
-        return self.sessions.terminal_for(login=login)
+    async def accounts(self) -> list[AccountRef]:
+        """Every login known to the pool: configured ones, and those terminals are logged into."""
+        await self.sessions.discover()
+        refs = {ref.login: ref for ref in self._configured()}
+        for login, (terminal_id, server) in self.sessions.discovered.items():
+            refs.setdefault(login, AccountRef(login=login, terminal_id=terminal_id, server=server))
+        return sorted(refs.values(), key=lambda ref: ref.login)
 
     async def _read(
         self, login: int, reader: Callable[[Session], Awaitable[Any]]
     ) -> tuple[Any, dict[str, Any]]:
-        async with self.sessions.session(self._terminal(login), login) as session:
+        async with self.sessions.session(await self.sessions.route(login=login), login) as session:
             value = await reader(session)
             return value, {**session.metadata(), "fetched_at": _now_iso()}
 

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mt5gateway.errors import OrderRejected, TerminalError, TerminalUnavailable
+from mt5gateway.errors import AccountNotFound, GatewayError, OrderRejected, TerminalError, TerminalUnavailable
 from mt5gateway.terminal import AccountInfo
 
 __all__ = ["AccountSessions", "PoolCalls", "Session", "require_result"]
@@ -31,6 +31,9 @@ class PoolCalls(Protocol):
     async def call(
         self, terminal_id: str, function: str, *args: Any, deadline: float | None = None, **kwargs: Any
     ) -> Any: ...
+
+    @property
+    def terminal_ids(self) -> list[str]: ...
 
     def terminal_for_symbol(self, symbol: str) -> str: ...
 
@@ -83,15 +86,38 @@ class AccountSessions:
         self.pool = pool
         self._locks: dict[str, asyncio.Lock] = {}
         self._current: dict[str, int] = {}
+        # Accounts found logged in on terminals whose config names none (login -> terminal, server).
+        self.discovered: dict[int, tuple[str, str]] = {}
         self.switches = 0
 
-    def terminal_for(self, *, login: int | None = None, symbol: str | None = None) -> str:
-        """The terminal that hosts ``login``, else the one that serves ``symbol``."""
-        if login is not None:
-            return self.pool.terminal_for_login(login)
-        if symbol is not None:
+    async def discover(self) -> None:
+        """Ask every terminal which account it is on (for terminals configured without logins)."""
+
+        async def probe(terminal_id: str) -> None:
+            try:
+                info: AccountInfo | None = await self.pool.call(terminal_id, "account_info")
+            except GatewayError:
+                return  # a terminal that is down is probed again on the next discovery
+            if info is not None:
+                self.discovered.setdefault(int(info.login), (terminal_id, str(info.server)))
+
+        await asyncio.gather(*(probe(terminal_id) for terminal_id in self.pool.terminal_ids))
+
+    async def route(self, *, login: int | None = None, symbol: str | None = None) -> str:
+        """The terminal that hosts ``login`` (configured, else discovered), else the one serving ``symbol``."""
+        if login is None:
+            if symbol is None:
+                raise ValueError("a login or a symbol is needed to choose a terminal")
             return self.pool.terminal_for_symbol(symbol)
-        raise ValueError("a login or a symbol is needed to choose a terminal")
+        try:
+            return self.pool.terminal_for_login(login)
+        except AccountNotFound:
+            if login not in self.discovered:
+                await self.discover()
+            found = self.discovered.get(login)
+            if found is None:
+                raise
+            return found[0]
 
     def forget(self, terminal_id: str) -> None:
         """Drop what is known of the terminal's account (it restarted, or a call failed)."""

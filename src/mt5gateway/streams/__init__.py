@@ -8,7 +8,14 @@ polled and pushed on change).
 from __future__ import annotations
 
 from .hub import SLOW_CLIENT_CLOSE_CODE, Hub, HubLimits, HubStats, StreamClient
-from .protocol import MAX_MESSAGE_BYTES, Channel, ClientMessage, ProtocolError, parse_channel, parse_client_message
+from .protocol import (
+    MAX_MESSAGE_BYTES,
+    Channel,
+    ClientMessage,
+    ProtocolError,
+    parse_channel,
+    parse_client_message,
+)
 
 __all__ = [
     "MAX_MESSAGE_BYTES",

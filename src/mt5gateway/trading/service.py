@@ -135,10 +135,10 @@ class TradingService:
             raise SymbolNotFound(f"Symbol {symbol} not found on {session.terminal_id}", symbol=symbol)
         return info
 
-    def _terminal(self, *, login: int | None, symbol: str | None) -> str:
+    async def _terminal(self, *, login: int | None, symbol: str | None) -> str:
         if login is None and symbol is None:
             raise BadRequest("login or symbol is needed to find the ticket's terminal", field="login")
-        return self.sessions.terminal_for(login=login, symbol=symbol)
+        return await self.sessions.route(login=login, symbol=symbol)
 
     async def _journaled(
         self,
@@ -320,7 +320,7 @@ class TradingService:
             operation="place",
             target="orders",
             body=order.model_dump(mode="json"),
-            terminal_id=self.sessions.terminal_for(login=order.login, symbol=order.symbol),
+            terminal_id=await self.sessions.route(login=order.login, symbol=order.symbol),
             login=order.login,
             prepare=prepare,
             reconcile=self._find_tagged,
@@ -328,7 +328,7 @@ class TradingService:
 
     async def check(self, order: OrderRequest) -> dict[str, Any]:
         """Validate an order and ask the terminal's ``order_check`` about it (nothing is sent)."""
-        terminal_id = self.sessions.terminal_for(login=order.login, symbol=order.symbol)
+        terminal_id = await self.sessions.route(login=order.login, symbol=order.symbol)
         async with self.sessions.session(terminal_id, order.login) as session:
             request = await self._validated(session, order, tag="CHECK")
             result = await session.call("order_check", request)
@@ -401,7 +401,7 @@ class TradingService:
             operation="modify_order",
             target=f"orders/{ticket}",
             body=body,
-            terminal_id=self._terminal(login=change.login, symbol=symbol),
+            terminal_id=await self._terminal(login=change.login, symbol=symbol),
             login=change.login,
             prepare=prepare,
             reconcile=reconcile,
@@ -429,7 +429,7 @@ class TradingService:
             operation="cancel_order",
             target=f"orders/{ticket}",
             body={"login": login, "symbol": symbol},
-            terminal_id=self._terminal(login=login, symbol=symbol),
+            terminal_id=await self._terminal(login=login, symbol=symbol),
             login=login,
             prepare=prepare,
             reconcile=reconcile,
@@ -483,7 +483,7 @@ class TradingService:
             operation="modify_position",
             target=f"positions/{ticket}",
             body=change.model_dump(mode="json"),
-            terminal_id=self._terminal(login=change.login, symbol=symbol),
+            terminal_id=await self._terminal(login=change.login, symbol=symbol),
             login=change.login,
             prepare=prepare,
             reconcile=reconcile,
@@ -530,7 +530,7 @@ class TradingService:
             operation="close_position",
             target=f"positions/{ticket}",
             body={"volume": volume, "login": login, "symbol": symbol, "deviation": deviation},
-            terminal_id=self._terminal(login=login, symbol=symbol),
+            terminal_id=await self._terminal(login=login, symbol=symbol),
             login=login,
             prepare=prepare,
             reconcile=self._find_tagged,

@@ -1,0 +1,107 @@
+"""The MT5 bridge's services in one place: account views, trading, the journal, the WebSocket hub.
+
+``start(app_state)`` builds them over the app's pool (``app_state.gateway.pool``), keeps them on
+``app_state.bridge`` for the accounts, trading and ws routers, and starts the hub and its feeds;
+``stop(app_state)`` stops them and closes the journal. The app's lifespan calls ``start`` after the
+pool has started and ``stop`` before the pool stops.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mt5gateway.pool import TerminalPool
+from mt5gateway.streams.feeds import Feeds
+from mt5gateway.streams.hub import Hub, HubLimits
+from mt5gateway.trading.journal import Journal
+from mt5gateway.trading.service import TradingService
+
+from .service import AccountRef, AccountService, StoredLookup
+from .sessions import AccountSessions
+
+__all__ = ["Bridge", "default_journal_path", "start", "stop"]
+
+
+def default_journal_path() -> Path:
+    """``$MT5GW_JOURNAL_PATH``, else ``$MT5GW_DATA_DIR/trading/journal.sqlite`` (``./data`` by default)."""
+    explicit = os.environ.get("MT5GW_JOURNAL_PATH")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("MT5GW_DATA_DIR") or "data") / "trading" / "journal.sqlite"
+
+
+def configured_accounts(pool: TerminalPool) -> list[AccountRef]:
+    """The logins the pool's config routes, with their terminal and trade server."""
+    refs: list[AccountRef] = []
+    for terminal in pool.config.terminals:
+        server = terminal.server or (pool.config.sim.server if terminal.backend == "sim" else None)
+        refs.extend(
+            AccountRef(login=login, terminal_id=terminal.id, server=server) for login in terminal.routes_login
+        )
+    return refs
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The services behind the accounts, trading and ws routers."""
+
+    pool: TerminalPool
+    sessions: AccountSessions
+    accounts: AccountService
+    journal: Journal
+    trading: TradingService
+    hub: Hub
+    feeds: Feeds
+
+    @classmethod
+    def build(
+        cls,
+        pool: TerminalPool,
+        *,
+        journal_path: str | Path | None = None,
+        hub_limits: HubLimits | None = None,
+        account_poll_s: float = 1.0,
+        stored_lookup: StoredLookup | None = None,
+    ) -> Bridge:
+        """The services over ``pool`` (nothing started yet)."""
+        sessions = AccountSessions(pool)
+        accounts = AccountService(
+            sessions=sessions, configured=lambda: configured_accounts(pool), stored_lookup=stored_lookup
+        )
+        journal = Journal(journal_path if journal_path is not None else default_journal_path())
+        hub = Hub(hub_limits)
+        return cls(
+            pool=pool,
+            sessions=sessions,
+            accounts=accounts,
+            journal=journal,
+            trading=TradingService(sessions=sessions, journal=journal),
+            hub=hub,
+            feeds=Feeds(hub, pool.bus, accounts, account_poll_s=account_poll_s),
+        )
+
+
+async def start(app_state: Any, **options: Any) -> Bridge:
+    """Build the bridge over ``app_state.gateway.pool``, keep it on ``app_state.bridge``, start it.
+
+    ``options`` go to ``Bridge.build`` (``journal_path``, ``hub_limits``, ``account_poll_s``,
+    ``stored_lookup``).
+    """
+    bridge = Bridge.build(app_state.gateway.pool, **options)
+    app_state.bridge = bridge
+    await bridge.hub.start()
+    await bridge.feeds.start()
+    return bridge
+
+
+async def stop(app_state: Any) -> None:
+    """Stop the feeds and the hub (closing every WebSocket client), then close the journal."""
+    bridge: Bridge | None = getattr(app_state, "bridge", None)
+    if bridge is None:
+        return
+    await bridge.feeds.stop()
+    await bridge.hub.stop()
+    bridge.journal.close()

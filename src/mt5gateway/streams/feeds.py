@@ -1,0 +1,193 @@
+"""What the hub publishes: the pool's ticks, bars and terminal events, and account channels.
+
+Ticks, bars and terminal events come from the pool's event bus and are published only when a
+channel has subscribers (a tick's message carries the newest tick of the event and coalesces per
+symbol). Account channels (``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``) are polled:
+one watcher per login with subscribers reads the terminal every ``account_poll_s`` and publishes a
+channel only when its content changed since the last push. A new subscriber gets the last pushed
+content at once, so it never waits for a change to learn the current state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from mt5gateway.accounts.service import AccountService
+from mt5gateway.errors import GatewayError
+from mt5gateway.terminal import timeframe_name
+
+from .hub import Hub
+from .protocol import parse_channel
+
+__all__ = ["ACCOUNT_KINDS", "EventSource", "Feeds", "account_message"]
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_KINDS = ("account", "positions", "orders")
+_MESSAGE_TYPES = {"account": "account_info", "positions": "positions", "orders": "orders"}
+
+
+class EventSource(Protocol):
+    """The pool's event bus (``TerminalPool.bus``)."""
+
+    def subscribe(self, topic: str, *, maxsize: int = ...) -> Any: ...
+
+
+def _row(array: Any) -> dict[str, Any]:
+    """The last row of a structured numpy array as plain Python values."""
+    row = array[-1]
+    return {name: row[name].item() for name in array.dtype.names}
+
+
+def account_message(kind: str, login: int, data: Any, fetched_at: str) -> dict[str, Any]:
+    """The message of an account channel."""
+    return {
+        "type": _MESSAGE_TYPES[kind],
+        "channel": f"{kind}:{login}",
+        "login": login,
+        "data": data,
+        "fetched_at": fetched_at,
+    }
+
+
+class Feeds:
+    """Pumps from the bus into the hub, and the account watchers."""
+
+    def __init__(
+        self, hub: Hub, bus: EventSource, accounts: AccountService, *, account_poll_s: float = 1.0
+    ) -> None:
+        self.hub = hub
+        self.bus = bus
+        self.accounts = accounts
+        self.account_poll_s = account_poll_s
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        # channel -> (content compared for changes, last message pushed)
+        self._last: dict[str, tuple[Any, dict[str, Any]]] = {}
+        hub.add_listener(self._on_subscription)
+
+    async def start(self) -> None:
+        """Start the bus pumps."""
+        self._tasks = [
+            asyncio.create_task(self._pump("ticks", self._on_tick), name="feed-ticks"),
+            asyncio.create_task(self._pump("bars", self._on_bar), name="feed-bars"),
+            asyncio.create_task(self._pump("terminal", self._on_terminal), name="feed-terminals"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the pumps and the account watchers."""
+        tasks = [*self._tasks, *self._watchers.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        self._watchers.clear()
+
+    async def _pump(self, topic: str, handle: Any) -> None:
+        subscription = self.bus.subscribe(topic)
+        try:
+            events: AsyncIterator[Any] = subscription
+            async for event in events:
+                handle(event)
+        finally:
+            subscription.close()
+
+    def _on_tick(self, event: Any) -> None:
+        channel = f"ticks:{event.symbol}"
+        if not self.hub.subscriber_count(channel) or not len(event.ticks):
+            return
+        message = {
+            "type": "tick_data",
+            "channel": channel,
+            "symbol": event.symbol,
+            "terminal_id": event.terminal_id,
+            "data": _row(event.ticks),
+        }
+        self.hub.publish(channel, message, coalesce=True)
+
+    def _on_bar(self, event: Any) -> None:
+        timeframe = timeframe_name(event.timeframe)
+        channel = f"bars:{event.symbol}:{timeframe}"
+        if not self.hub.subscriber_count(channel):
+            return
+        rates = event.rates.reshape(-1)
+        message = {
+            "type": "bar",
+            "channel": channel,
+            "symbol": event.symbol,
+            "timeframe": timeframe,
+            "terminal_id": event.terminal_id,
+            "data": _row(rates),
+        }
+        self.hub.publish(channel, message)
+
+    def _on_terminal(self, event: Any) -> None:
+        message = {
+            "type": "terminal_status",
+            "channel": "terminals",
+            "terminal_id": event.terminal_id,
+            "status": event.status,
+            "reason": event.reason,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        self.hub.publish("terminals", message)
+
+    # -- account channels --
+
+    def snapshot(self, channel: str) -> dict[str, Any] | None:
+        """The last message pushed on an account channel (for a new subscriber), if any."""
+        last = self._last.get(channel)
+        return None if last is None else last[1]
+
+    def _on_subscription(self, channel: str, count: int) -> None:
+        kind = channel.partition(":")[0]
+        if kind not in ACCOUNT_KINDS:
+            return
+        login = parse_channel(channel).login
+        assert login is not None  # account channels always name one
+        if count and login not in self._watchers:
+            self._watchers[login] = asyncio.create_task(self._watch(login), name=f"feed-account-{login}")
+        if not count:
+            self._last.pop(channel, None)
+            if not any(self.hub.subscriber_count(f"{k}:{login}") for k in ACCOUNT_KINDS):
+                watcher = self._watchers.pop(login, None)
+                if watcher is not None:
+                    watcher.cancel()
+
+    async def _watch(self, login: int) -> None:
+        while True:
+            try:
+                await self._poll(login)
+            except GatewayError as exc:
+                # A terminal down or an account gone: keep the subscribers, try again next round.
+                log.warning("account %s poll failed: %s", login, exc.message)
+            await asyncio.sleep(self.account_poll_s)
+
+    async def _poll(self, login: int) -> None:
+        wanted = [kind for kind in ACCOUNT_KINDS if self.hub.subscriber_count(f"{kind}:{login}")]
+        for kind in wanted:
+            if kind == "account":
+                info = await self.accounts.account(login)
+                fetched_at = info.pop("fetched_at")
+                info.pop("metadata")
+                data: Any = info
+            elif kind == "positions":
+                data, metadata = await self.accounts.positions(login)
+                fetched_at = metadata["fetched_at"]
+            else:
+                data, metadata = await self.accounts.orders(login)
+                fetched_at = metadata["fetched_at"]
+            channel = f"{kind}:{login}"
+            last = self._last.get(channel)
+            if last is not None and last[0] == data:
+                continue
+            message = account_message(kind, login, data, fetched_at)
+            self._last[channel] = (data, message)
+            self.hub.publish(channel, message)
