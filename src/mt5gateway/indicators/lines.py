@@ -109,13 +109,24 @@ def _touch_chunks(
     tolerances: NDArray[np.float64],
 ) -> Iterator[tuple[slice, NDArray[np.bool_]]]:
     """Per chunk of pairs: which fractals lie strictly between the anchors and within tolerance of the line."""
+    columns = np.arange(rows.shape[0])
+    # rows are sorted, so the fractals strictly between two anchors form one run of columns
+    after_first = np.searchsorted(rows, candidates.first_rows, side="right")
+    before_last = np.searchsorted(rows, candidates.last_rows, side="left")
+    rows_as_float = rows.astype(np.float64)
     step = max(1, _CHUNK_ELEMENTS // max(rows.shape[0], 1))
     for start in range(0, candidates.first.shape[0], step):
         part = slice(start, start + step)
-        offsets = rows[None, :] - candidates.first_rows[part, None]
-        line_prices = candidates.first_prices[part, None] + candidates.slopes[part, None] * offsets
-        between = (offsets > 0) & (rows[None, :] < candidates.last_rows[part, None])
-        yield part, between & (np.abs(prices[None, :] - line_prices) <= tolerances[None, :])
+        # |price - (first price + slope x (row - first row))|, computed in place on one buffer
+        gap = rows_as_float[None, :] - candidates.first_rows[part, None]
+        gap *= candidates.slopes[part, None]
+        gap += candidates.first_prices[part, None]
+        np.subtract(prices[None, :], gap, out=gap)
+        np.abs(gap, out=gap)
+        touching = gap <= tolerances[None, :]
+        touching &= columns[None, :] >= after_first[part, None]
+        touching &= columns[None, :] < before_last[part, None]
+        yield part, touching
 
 
 def _proximity_factors(
@@ -205,24 +216,27 @@ class _TouchSequence:
 
 
 def _touch_sequence(touching: NDArray[np.bool_], is_peak: NDArray[np.bool_]) -> _TouchSequence:
-    """Summarise each row of ``touching`` (fractals in time order) as a sequence of peak / bottom types."""
-    positions = np.broadcast_to(np.arange(touching.shape[1]), touching.shape)
-    latest = np.maximum.accumulate(np.where(touching, positions, -1), axis=1)
-    previous = np.empty_like(latest)
-    previous[:, 0] = -1
-    previous[:, 1:] = latest[:, :-1]
-    has_previous = touching & (previous >= 0)
-    same_as_previous = has_previous & (is_peak[np.maximum(previous, 0)] == is_peak[None, :])
-    # a run of one type starts at every touch that does not continue the previous touch's type;
-    # its length at a touch is the touch's ordinal minus the ordinal where its run started, plus one
-    ordinal = np.cumsum(touching, axis=1) - 1
-    run_start = np.maximum.accumulate(np.where(touching & ~same_as_previous, ordinal, -1), axis=1)
-    longest_run = np.where(touching, ordinal - run_start + 1, 0).max(axis=1, initial=0)
+    """Summarise each row of ``touching`` (fractals in time order) as a sequence of peak / bottom types.
+
+    Every row must hold at least one touch (the anchors). The touches are walked as one flat list in
+    row-major order, so each pair's touches are consecutive and in time order: the cost follows the
+    number of touches, not pairs x fractals.
+    """
+    pairs = touching.shape[0]
+    pair_of, column = np.nonzero(touching)
+    kinds = is_peak[column]
+    same_pair = pair_of[1:] == pair_of[:-1]
+    type_change = same_pair & (kinds[1:] != kinds[:-1])
+    # a run of one type starts at each pair's first touch and at every change of type
+    run_starts = np.flatnonzero(np.concatenate(([True], ~same_pair | type_change)))
+    run_lengths = np.diff(np.append(run_starts, pair_of.shape[0]))
+    run_pairs = pair_of[run_starts]
+    first_run_of_pair = np.flatnonzero(np.concatenate(([True], run_pairs[1:] != run_pairs[:-1])))
     return _TouchSequence(
-        touches=touching.sum(axis=1),
-        peaks=(touching & is_peak[None, :]).sum(axis=1),
-        changes=(has_previous & ~same_as_previous).sum(axis=1),
-        longest_run=longest_run,
+        touches=np.bincount(pair_of, minlength=pairs),
+        peaks=np.bincount(pair_of[kinds], minlength=pairs),
+        changes=np.bincount(pair_of[1:][type_change], minlength=pairs),
+        longest_run=np.maximum.reduceat(run_lengths, first_run_of_pair),
     )
 
 
