@@ -57,6 +57,9 @@ def test_overlay_params_are_frozen_and_hashable_for_cache_keys() -> None:
         {"diagonal_min_touches": 3},
         {"window": 3, "lookback": 1000},
         {"unknown": 1},
+        {"touch_weight": float("nan")},
+        {"proximity_bands": (float("nan"),) * 6},
+        {"tolerance_atr": float("inf")},
     ],
 )
 def test_overlay_params_refuse_out_of_range_values(bad: dict[str, Any]) -> None:
@@ -97,3 +100,8 @@ def test_parse_overlay_params_refuses_unknown_names() -> None:
 def test_parse_overlay_params_explains_an_even_window() -> None:
     with pytest.raises(BadRequest, match="window must be odd"):
         parse_overlay_params({"window": "20"})
+
+
+def test_parse_overlay_params_refuses_nan() -> None:
+    with pytest.raises(BadRequest, match="proximity_bands"):
+        parse_overlay_params({"proximity_bands": "nan,nan,nan,nan,nan,nan"})

@@ -29,7 +29,7 @@ class OverlayParams(BaseModel):
     Bars are counted oldest-first; ``S = (window - 1) / 2`` bars on each side decide a fractal.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     window: int = Field(35, ge=3, le=201, description="Fractal window W in bars, odd (S = (W-1)/2 per side).")
     lookback: int = Field(400, ge=50, le=5000, description="Newest bars whose fractals anchor lines.")
