@@ -253,7 +253,7 @@ def test_rates_from_pos_walks_back_across_the_weekend() -> None:
     hours = market.rates_from_pos("EURUSD", c.TIMEFRAME_H1, 1, 3)
     friday_last_hour = MONDAY - 2 * DAY - 3600
     assert hours["time"].tolist() == [friday_last_hour - 7200, friday_last_hour - 3600, friday_last_hour]
-    assert len(market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 10_000_000, 5)) == 0
+    assert len(market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 10_000_000_000, 5)) == 0
 
 
 def test_history_starts_in_2000(market: Market) -> None:
@@ -283,3 +283,14 @@ def test_bad_requests_raise_clear_errors(market: Market) -> None:
         market.ticks_range("EURUSD", 0, 1, 99)
     with pytest.raises(UnknownSymbol):
         market.last_tick("NOPE")
+
+
+@pytest.mark.parametrize("timeframe", [c.TIMEFRAME_M1, c.TIMEFRAME_M20, c.TIMEFRAME_H12, c.TIMEFRAME_D1])
+@pytest.mark.parametrize("name", ["EURUSD", "US30"])
+def test_rates_from_pos_far_back_matches_counting_from_now(market: Market, name: str, timeframe: int) -> None:
+    everything = market.rates_from_pos(name, timeframe, 0, 3_000)
+    for start_pos in (0, 1, 700, 1_440, 2_000, 2_990):
+        bars = market.rates_from_pos(name, timeframe, start_pos, 10)
+        assert np.array_equal(
+            bars, everything[len(everything) - start_pos - 10 : len(everything) - start_pos]
+        )

@@ -480,6 +480,13 @@ class _GeneratedFeed(_Feed):
         self._anchor_lock = threading.Lock()
         self._anchor_is_open = is_open
 
+    def bars_per_day(self, timeframe_seconds: int) -> int:
+        """Bars of a timeframe (at most a day long) on every whole open day."""
+        sessions = self.spec.sessions
+        first = sessions.open_minute * 60 // timeframe_seconds
+        last = -(-sessions.close_minute * 60 // timeframe_seconds)
+        return last - first
+
     def _anchors(self) -> None:
         """Per day: closing log price, previous open day's close and volatility (computed once)."""
         with self._anchor_lock:
@@ -682,8 +689,35 @@ class Market:
         if start_pos < 0:
             raise MarketError(f"start_pos must be >= 0, got {start_pos}")
         now_msc = self.clock.now_msc()
-        rows = self._newest(feed, timeframe, now_msc // 1000, start_pos + count, now_msc)
-        return rows[: max(0, len(rows) - start_pos)]
+        date_from, skip = self._skip_whole_days(feed, timeframe, start_pos, now_msc)
+        if date_from is None:
+            return np.empty(0, dtype=RATES_DTYPE)
+        rows = self._newest(feed, timeframe, date_from, skip + count, now_msc)
+        return rows[: max(0, len(rows) - skip)]
+
+    def _skip_whole_days(
+        self, feed: _Feed, timeframe: int, start_pos: int, now_msc: int
+    ) -> tuple[int | None, int]:
+        """Where counting back ``start_pos`` bars from now may start without generating the days in
+        between: (a time to read back from, the positions still to skip there); ``None`` when the
+        position is before the start of history. Generated symbols have the same number of bars on
+        every whole open day, so whole days are skipped by arithmetic."""
+        now_sec = now_msc // 1000
+        if not isinstance(feed, _GeneratedFeed) or timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1):
+            return now_sec, start_pos
+        per_day = feed.bars_per_day(TIMEFRAME_SECONDS[timeframe])
+        newest = int(np.searchsorted(feed.open_days, now_sec // SECONDS_PER_DAY, side="right")) - 1
+        if newest < 0 or start_pos < per_day:
+            return now_sec, start_pos
+        newest_day = int(feed.open_days[newest])
+        in_newest = len(self._range(feed, timeframe, newest_day * SECONDS_PER_DAY, now_sec, now_msc))
+        whole_days = (start_pos - in_newest) // per_day
+        if whole_days < 1:
+            return now_sec, start_pos
+        if newest - whole_days - 1 < 0:
+            return None, 0
+        day = int(feed.open_days[newest - whole_days - 1])
+        return (day + 1) * SECONDS_PER_DAY - 1, start_pos - in_newest - whole_days * per_day
 
     @staticmethod
     def _check_timeframe(feed: _Feed, timeframe: int) -> None:
