@@ -4,8 +4,8 @@ Target (issue 2): a market ``order_send`` <= 300 us median, persistence included
 WAL mode, ``synchronous=NORMAL``, one transaction per request). The baseline is the floor any
 write-through design pays: one ``INSERT`` and ``COMMIT`` of one row on the same kind of file.
 Also shown: the per-call ``process`` step when nothing is pending (the terminal runs it before
-every API call), a scan of 100 pending orders over an hour of ticks, and ``account_info`` with 1000
-open positions.
+every API call), a scan of 100 pending orders over an hour of ticks, and ``account_info`` with about
+a thousand open positions.
 """
 
 from __future__ import annotations

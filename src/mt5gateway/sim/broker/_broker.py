@@ -12,7 +12,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,8 @@ from ._store import BrokerStore
 from ._triggers import Trigger, TriggerKind, first_hits
 
 __all__ = ["Broker", "MarketView"]
+
+_T = TypeVar("_T")
 
 DAY_MSC = 86_400_000
 FIRST_TICKET = 100_000
@@ -207,10 +209,9 @@ class Broker:
         self._store = BrokerStore(db_path)
         self._request_id = 0
         self._load()
-        for config in DEFAULT_ACCOUNTS if accounts is None else accounts:
-            if config.login not in self._accounts:
-                self._open_account(config)
-        self._commit()
+        configs = list(DEFAULT_ACCOUNTS if accounts is None else accounts)
+        # Inside the write lock, so two processes opening a new file create each account once.
+        self._run(lambda: self._open_accounts(configs))
 
     # ------------------------------------------------------------------ state
 
@@ -251,11 +252,12 @@ class Broker:
             self._load()
         self._advance(now_msc)
 
-    def _run(self, body: Callable[[], Any]) -> Any:
-        """Run ``body`` inside one write transaction; on an unexpected error drop its changes."""
+    def _run(self, body: Callable[[], _T], now_msc: int | None = None) -> _T:
+        """Process time up to ``now_msc`` (default: the clock's now), then run ``body``, in one write
+        transaction; on an unexpected error its changes are dropped and the model reloaded."""
         with self._lock:
-            self._begin(self._clock.now_msc())
             try:
+                self._begin(self._clock.now_msc() if now_msc is None else now_msc)
                 result = body()
             except BaseException:
                 self._store.rollback()
@@ -272,8 +274,7 @@ class Broker:
             return
         rollover_due = bool(self._positions) and now_msc // DAY_MSC > self._last_msc // DAY_MSC
         if self._pending or self._armed or rollover_due:
-            self._begin(now_msc)
-            self._commit()
+            self._run(lambda: None, now_msc)
         else:
             self._last_msc = now_msc
 
@@ -287,6 +288,11 @@ class Broker:
         if account is None:
             raise KeyError(f"no account {login} on {self.server}")
         return account
+
+    def _open_accounts(self, configs: Iterable[AccountConfig]) -> None:
+        for config in configs:
+            if config.login not in self._accounts:
+                self._open_account(config)
 
     def _open_account(self, config: AccountConfig) -> None:
         account = Account(
@@ -809,8 +815,7 @@ class Broker:
             except _Rejected as rejected:
                 return self._result(req, rejected.retcode, bid=rejected.bid, ask=rejected.ask)
 
-        result: OrderSendResult = self._run(body)
-        return result
+        return self._run(body)
 
     def check(self, login: int, request: Mapping[str, Any] | TradeRequest) -> OrderCheckResult:
         """``order_check``: whether the request would pass, and the account's figures after it."""
@@ -841,8 +846,7 @@ class Broker:
                 request=req,
             )
 
-        result: OrderCheckResult = self._run(body)
-        return result
+        return self._run(body)
 
     def _result(
         self,
@@ -1196,10 +1200,7 @@ class Broker:
 
     def add_account(self, config: AccountConfig) -> None:
         """Create an account (with its initial deposit deal); an existing login is left as it is."""
-        with self._lock:
-            if config.login in self._accounts:
-                return
-            self._run(lambda: self._open_account(config))
+        self._run(lambda: self._open_accounts([config]))
 
     def deposit(self, login: int, amount: float, comment: str = "Deposit") -> None:
         """A balance operation (a withdrawal when negative), booked as a DEAL_TYPE_BALANCE deal."""
@@ -1246,7 +1247,11 @@ class Broker:
             )
 
     def calc_margin(self, login: int, order_type: int, symbol: str, volume: float, price: float) -> float:
-        """``order_calc_margin``: margin in the account currency of ``volume`` lots at ``price``."""
+        """``order_calc_margin``: margin in the account currency of ``volume`` lots at ``price``.
+
+        ``order_type`` (ORDER_TYPE_BUY / SELL) is taken for the module's signature: the margin
+        formulas do not depend on the side.
+        """
         with self._lock:
             account = self._account(login)
             return round(self._margin(account, self._specs[symbol], volume, price), 2)
