@@ -74,7 +74,8 @@ def _parse_time(text: str) -> int:
 
 def _infer_timeframe(times: npt.NDArray[np.int64]) -> int:
     steps = np.diff(times)
-    smallest = int(steps[steps > 0].min()) if len(steps) else 60
+    positive = steps[steps > 0]
+    smallest = int(positive.min()) if len(positive) else 60
     for seconds in _BASE_SECONDS:
         if smallest <= seconds and all(t % seconds == 0 for t in times[:50].tolist()):
             return seconds
