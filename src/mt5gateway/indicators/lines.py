@@ -50,14 +50,13 @@ class LineContext:
 
 @dataclass(frozen=True)
 class _Candidates:
-    """Anchor pairs as parallel arrays (indices into the fractal arrays, rows, prices, slopes)."""
+    """Anchor pairs as parallel arrays: indices into the fractal arrays, rows, first price, slope, angle."""
 
     first: NDArray[np.intp]
     last: NDArray[np.intp]
     first_rows: NDArray[np.intp]
     last_rows: NDArray[np.intp]
     first_prices: NDArray[np.float64]
-    rises: NDArray[np.float64]
     slopes: NDArray[np.float64]
     angles: NDArray[np.float64]
 
@@ -68,7 +67,6 @@ class _Candidates:
             first_rows=self.first_rows[keep],
             last_rows=self.last_rows[keep],
             first_prices=self.first_prices[keep],
-            rises=self.rises[keep],
             slopes=self.slopes[keep],
             angles=self.angles[keep],
         )
@@ -99,7 +97,7 @@ def _candidates(
     rises = prices[last] - prices[first]
     # arctan2 equals atan(rise / (ATR x span)) for ATR > 0, and stays defined (0 or +-90) when ATR is 0
     angles = np.degrees(np.arctan2(rises, atr * spans))
-    return _Candidates(first, last, first_rows, last_rows, prices[first], rises, rises / spans, angles)
+    return _Candidates(first, last, first_rows, last_rows, prices[first], rises / spans, angles)
 
 
 def _touch_chunks(
