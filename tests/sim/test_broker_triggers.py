@@ -255,3 +255,41 @@ def test_swap_in_a_foreign_profit_currency_is_converted(
     clock.advance(24 * HOUR)
     (position,) = broker.positions(HEDGING_USD)
     assert position.swap == pytest.approx(round(-2830 / market.last_tick("USDJPY").ask, 2))
+
+
+def test_filled_pending_order_brings_its_stop_loss_which_fires_later_in_the_same_step(
+    broker: Broker, market: Market, clock: ManualClock
+) -> None:
+    ask_now = market.last_tick("EURUSD").ask
+    ticks = peek_ticks(clock, market, "EURUSD", 4 * HOUR)
+    first_hour = ticks[ticks["time_msc"] <= ticks["time_msc"][0] + HOUR * 1000]
+    level = round(ask_now - (ask_now - float(first_hour["ask"].min())) * 0.5, 5)
+    fill_index = _first(ticks["ask"] <= level)
+    later = ticks[fill_index + 1 :]
+    low_after = float(later["bid"].min())
+    assert low_after < level - 0.0001
+    sl = round(low_after + (level - low_after) * 0.3, 5)
+    stop = later[_first(later["bid"] <= sl)]
+    placed = pending_order(broker, HEDGING_USD, "EURUSD", c.ORDER_TYPE_BUY_LIMIT, 0.1, level, sl=sl)
+
+    clock.advance(4 * HOUR)  # one process step walks through both events
+
+    assert broker.positions(HEDGING_USD) == []
+    entry, exit_ = broker.history_deals(HEDGING_USD, *ALL_TIME)[-2:]
+    assert (entry.position_id, entry.entry, entry.price) == (placed.order, c.DEAL_ENTRY_IN, level)
+    assert (exit_.position_id, exit_.entry, exit_.reason) == (
+        placed.order,
+        c.DEAL_ENTRY_OUT,
+        c.DEAL_REASON_SL,
+    )
+    assert (exit_.price, exit_.time_msc) == (stop["bid"], stop["time_msc"])
+
+
+def test_forex_pays_no_swap_for_the_weekend_nights(broker: Broker, clock: ManualClock) -> None:
+    friday = clock.now_msc() + 3 * 24 * HOUR * 1000
+    clock.set_msc(friday)
+    opened = market_order(broker, HEDGING_USD, "EURUSD", c.ORDER_TYPE_BUY, 1.0)
+    assert opened.retcode == c.TRADE_RETCODE_DONE
+    clock.advance(3 * 24 * HOUR)  # to Monday: Friday night is paid, Saturday and Sunday are not
+    (position,) = broker.positions(HEDGING_USD)
+    assert position.swap == -7.2
