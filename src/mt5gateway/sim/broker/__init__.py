@@ -29,7 +29,16 @@ Conventions:
 - Account margin is the sum of the positions' margins at current prices (no hedged-margin
   discount); account profit includes swaps; stop out is reported (``margin_so_so``), not enforced.
 - History times are epoch milliseconds: ``history_orders(login, from_msc, to_msc)`` selects by setup
-  time, ``history_deals`` by deal time, both ends included.
+  time, ``history_deals`` by deal time, both ends included. Read methods return everything of the
+  login; the terminal applies the module's symbol / group / ticket / position filters.
+- Swap is charged at 00:00 UTC for each day a symbol traded (forex: triple on Wednesday night for
+  the weekend; crypto: every night), converted at the prices current when the broker processes
+  that midnight.
+- Faults: ``broker.requote_rate`` (0..1, seeded) requotes that share of market orders;
+  ``send(..., autotrading=False)`` answers TRADE_RETCODE_CLIENT_DISABLES_AT.
+- Every call first processes the time since the last one (``process(now_msc)`` does only that).
+  Several processes may open one file: each write takes SQLite's write lock and reloads the model
+  when another process committed since (``PRAGMA data_version``).
 """
 
 from __future__ import annotations
