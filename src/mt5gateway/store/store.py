@@ -173,12 +173,22 @@ class Store:
         )
         return np.array(rows, dtype=TICKS_DTYPE)
 
-    def read_bars(self, symbol: str, timeframe: str, from_time: int, to_time: int) -> NDArray[Any]:
-        """Bars with ``from_time <= time < to_time`` as a ``RATES_DTYPE`` array, oldest first."""
+    def read_bars(
+        self,
+        symbol: str,
+        timeframe: str,
+        from_time: int,
+        to_time: int,
+        *,
+        connection: sa.Connection | None = None,
+    ) -> NDArray[Any]:
+        """Bars with ``from_time <= time < to_time`` as a ``RATES_DTYPE`` array, oldest first (within the
+        caller's transaction when given ``connection``)."""
         rows = self._raw_rows(
             'SELECT "time", "open", high, low, "close", tick_volume, spread, real_volume FROM bars '
             'WHERE symbol = {p} AND timeframe = {p} AND "time" >= {p} AND "time" < {p} ORDER BY "time"',
             (symbol, timeframe, from_time, to_time),
+            connection=connection,
         )
         return np.array(rows, dtype=RATES_DTYPE)
 
@@ -191,16 +201,20 @@ class Store:
         )
         return np.array([row[0] for row in rows], dtype=np.int64)
 
-    def _raw_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _raw_rows(
+        self, sql: str, params: Sequence[Any], *, connection: sa.Connection | None = None
+    ) -> list[tuple[Any, ...]]:
         # The DB-API cursor directly: a day of M1 bars must come back in a few milliseconds.
+        if connection is None:
+            with self.engine.connect() as own:
+                return self._raw_rows(sql, params, connection=own)
         marker = "?" if self.dialect == "sqlite" else "%s"
-        with self.engine.connect() as connection:
-            cursor = driver_connection(connection).cursor()
-            try:
-                cursor.execute(sql.format(p=marker), tuple(params))
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
+        cursor = driver_connection(connection).cursor()
+        try:
+            cursor.execute(sql.format(p=marker), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def newest_tick(self, symbol: str) -> tuple[int, int] | None:
         """``(time_msc, ticks at that millisecond)`` of the newest stored tick, or ``None``."""
