@@ -9,9 +9,13 @@ pool has started and ``stop`` before the pool stops.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from fastapi import FastAPI
 
 from mt5gateway.pool import TerminalPool
 from mt5gateway.streams.feeds import Feeds
@@ -22,7 +26,7 @@ from mt5gateway.trading.service import TradingService
 from .service import AccountRef, AccountService, StoredLookup
 from .sessions import AccountSessions
 
-__all__ = ["Bridge", "default_journal_path", "start", "stop"]
+__all__ = ["Bridge", "default_journal_path", "install", "start", "stop"]
 
 
 def default_journal_path() -> Path:
@@ -67,7 +71,8 @@ class Bridge:
         stored_lookup: StoredLookup | None = None,
     ) -> Bridge:
         """The services over ``pool`` (nothing started yet)."""
-        sessions = AccountSessions(pool)
+        default_logins = {t.id: t.login for t in pool.config.terminals if t.login is not None}
+        sessions = AccountSessions(pool, default_logins=default_logins)
         accounts = AccountService(
             sessions=sessions, configured=lambda: configured_accounts(pool), stored_lookup=stored_lookup
         )
@@ -105,3 +110,29 @@ async def stop(app_state: Any) -> None:
     await bridge.feeds.stop()
     await bridge.hub.stop()
     bridge.journal.close()
+
+
+def install(app: FastAPI, **options: Any) -> FastAPI:
+    """Mount the accounts, trading and ws routers on ``app`` and run ``start``/``stop`` in its lifespan.
+
+    For an app made by ``mt5gateway.api.create_app`` (its lifespan starts the pool first); ``options``
+    go to ``Bridge.build``. Returns ``app``.
+    """
+    # The routers import this module for ``Bridge``: imported here to keep that one-way at import time.
+    from mt5gateway.api.routers import accounts, trading, ws  # noqa: PLC0415
+
+    for module in (accounts, trading, ws):
+        app.include_router(module.router)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(lifespan_app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(lifespan_app) as state:
+            await start(lifespan_app.state, **options)
+            try:
+                yield state
+            finally:
+                await stop(lifespan_app.state)
+
+    app.router.lifespan_context = lifespan
+    return app

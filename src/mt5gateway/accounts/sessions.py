@@ -82,8 +82,11 @@ class Session:
 class AccountSessions:
     """Per-terminal locks and the account each terminal is on."""
 
-    def __init__(self, pool: PoolCalls) -> None:
+    def __init__(self, pool: PoolCalls, *, default_logins: dict[str, int] | None = None) -> None:
         self.pool = pool
+        # The account a request without a login trades on (the terminal's configured login), so that
+        # such a request never lands on whichever account another request switched to last.
+        self.default_logins = default_logins or {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._current: dict[str, int] = {}
         # Accounts found logged in on terminals whose config names none (login -> terminal, server).
@@ -125,7 +128,9 @@ class AccountSessions:
 
     @asynccontextmanager
     async def session(self, terminal_id: str, login: int | None = None) -> AsyncIterator[Session]:
-        """Hold ``terminal_id`` for one request, logged into ``login`` when one is given."""
+        """Hold ``terminal_id`` for one request, logged into ``login`` (default: the configured one)."""
+        if login is None:
+            login = self.default_logins.get(terminal_id)
         lock = self._locks.setdefault(terminal_id, asyncio.Lock())
         async with lock:
             switch_ms = 0.0

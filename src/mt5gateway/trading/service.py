@@ -160,7 +160,8 @@ class TradingService:
             operation=operation,
             request={"target": target, "body": body},
             terminal_id=terminal_id,
-            login=login,
+            # Resolved now, so a reconcile after a restart asks the account the request went to.
+            login=login if login is not None else self.sessions.default_logins.get(terminal_id),
         )
         if entry.finished:
             assert entry.status is not None and entry.response is not None

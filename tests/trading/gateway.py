@@ -1,0 +1,170 @@
+"""A real gateway with the bridge for the trading, accounts and streams tests (and bench_trading).
+
+``live_gateway`` runs uvicorn on a free loopback port in a background thread, over two simulated
+terminals sharing one broker file: MT5_03 (BTCUSD, accounts 5000001 and 5000002: a terminal that
+switches accounts) and MT5_04 (ETHUSD, account 5000003). Crypto trades at weekends, so the tests
+do not depend on the day they run. Run as a module it serves the same gateway in this process
+until killed: the tests kill it mid-send and start it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from mt5gateway.accounts.bridge import Bridge, install
+from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api.keys import hash_key
+from mt5gateway.pool import TerminalPool
+from mt5gateway.pool.config import parse_pool_config
+from mt5gateway.streams.hub import HubLimits
+
+T = TypeVar("T")
+
+HEDGING, NETTING, EUR_ACCOUNT = 5000001, 5000002, 5000003
+# Fixed test keys: the subprocess gateway must accept the same ones.
+KEYS = {
+    "trader": "mt5gw_test_trader_key",
+    "viewer": "mt5gw_test_viewer_key",
+    "free": "mt5gw_test_free_market_key",
+    "pro": "mt5gw_test_pro_market_key",
+}
+
+
+def pool_config(broker_db: Path, *, trade_deadline: float = 10.0) -> Any:
+    return parse_pool_config(
+        {
+            "terminals": [
+                {"id": "MT5_03", "symbols": ["BTCUSD"], "login": HEDGING, "accounts": [HEDGING, NETTING]},
+                {"id": "MT5_04", "symbols": ["ETHUSD"], "login": EUR_ACCOUNT},
+            ],
+            "sim": {"broker_db": str(broker_db)},
+            "deadlines": {"trade": trade_deadline},
+            "backoff_initial": 0.2,
+            "backoff_max": 1.0,
+        },
+        source="tests",
+    )
+
+
+def build_app(
+    broker_db: Path, journal: Path, *, trade_deadline: float = 10.0, hub_limits: HubLimits | None = None
+) -> FastAPI:
+    settings = load_settings(
+        None,
+        host="127.0.0.1",
+        rate_limit={"per_minute": 10_000_000, "burst": 1_000_000},
+        keys=(
+            ApiKeyConfig(
+                name="trader",
+                hash=hash_key(KEYS["trader"]),
+                tier="PRO",
+                scopes=("market", "accounts", "trade"),
+            ),
+            ApiKeyConfig(name="viewer", hash=hash_key(KEYS["viewer"]), tier="PRO", scopes=("accounts",)),
+            ApiKeyConfig(name="free", hash=hash_key(KEYS["free"]), tier="FREE", scopes=("market",)),
+            ApiKeyConfig(name="pro", hash=hash_key(KEYS["pro"]), tier="PRO", scopes=("market",)),
+        ),
+    )
+    app = create_app(settings, TerminalPool(pool_config(broker_db, trade_deadline=trade_deadline)))
+    return install(app, journal_path=journal, hub_limits=hub_limits, account_poll_s=0.1)
+
+
+@dataclass
+class Live:
+    """A running gateway: its URL, app and event loop."""
+
+    base_url: str
+    app: FastAPI
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/ws"
+
+    @property
+    def bridge(self) -> Bridge:
+        bridge: Bridge = self.app.state.bridge
+        return bridge
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run ``coroutine`` on the server's loop (pool calls must happen there) and wait."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def client(self, role: str = "trader", **headers: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url, headers={"X-API-Key": KEYS[role], **headers}, timeout=30.0
+        )
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.contextmanager
+def live_gateway(app: FastAPI) -> Iterator[Live]:
+    """Serve ``app`` on a free port in a background thread until the block ends."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(server.serve(sockets=[sock])), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.05)
+    pool: TerminalPool = app.state.gateway.pool
+    while not all(status.status == "up" for status in pool.statuses()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the terminals did not come up")
+        time.sleep(0.05)
+    try:
+        yield Live(f"http://127.0.0.1:{port}", app, loop)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        loop.close()
+        sock.close()
+
+
+def main() -> None:
+    """Serve the test gateway on ``--port`` (used by the kill-mid-send test)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--broker-db", type=Path, required=True)
+    parser.add_argument("--journal", type=Path, required=True)
+    parser.add_argument("--latency", type=float, default=0.0, help="sim latency on MT5_03 once started")
+    args = parser.parse_args()
+    app = build_app(args.broker_db, args.journal)
+
+    @app.get("/test/ready")
+    async def ready() -> dict[str, bool]:
+        if args.latency:
+            pool: TerminalPool = app.state.gateway.pool
+            await pool.sim_control("MT5_03", "latency", seconds=args.latency)
+        return {"ready": True}
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
