@@ -214,13 +214,16 @@ def _spread_profile(kind: SessionKind, activity: FloatArray) -> FloatArray:
     to_midnight = np.minimum(m, MINUTES_PER_DAY - m)
     rollover = np.exp(-0.5 * (to_midnight / 5.0) ** 2)
     quiet = 1.0 - activity / activity.max()
+    shape: FloatArray
     if kind in (SessionKind.FOREX, SessionKind.METAL):
-        return 1.0 + 3.0 * rollover + 0.4 * quiet
-    if kind is SessionKind.INDEX:
+        shape = 1.0 + 3.0 * rollover + 0.4 * quiet
+    elif kind is SessionKind.INDEX:
         at_open = np.exp(-0.5 * ((m - 60) / 5.0) ** 2)
         at_close = np.exp(-0.5 * ((m - 1319) / 5.0) ** 2)
-        return 1.0 + 2.0 * at_open + 1.0 * at_close + 0.6 * quiet
-    return 1.0 + 0.5 * rollover + 0.2 * quiet
+        shape = 1.0 + 2.0 * at_open + 1.0 * at_close + 0.6 * quiet
+    else:
+        shape = 1.0 + 0.5 * rollover + 0.2 * quiet
+    return shape
 
 
 def _aggregate(rows: Rates, keys: IntArray) -> Rates:
@@ -596,9 +599,10 @@ class _ReplayFeed(_Feed):
         rates["time"] = source["time"]
         rates["tick_volume"] = volume
         rates["spread"] = source["spread"] if replay.has_spread else spec.spread
-        days = rates["time"] // SECONDS_PER_DAY
-        self.open_days, first_rows = np.unique(days, return_index=True)
-        self._rows_by_day = dict(zip(self.open_days.tolist(), np.split(rates, first_rows[1:]), strict=True))
+        days: IntArray = rates["time"] // SECONDS_PER_DAY
+        starts = np.flatnonzero(np.diff(days)) + 1
+        self.open_days = days[np.concatenate(([0], starts))]
+        self._rows_by_day = dict(zip(self.open_days.tolist(), np.split(rates, starts), strict=True))
 
     def _make_days(self, days: IntArray) -> list[Rates]:
         return [self._rows_by_day[day] for day in days.tolist()]
@@ -818,10 +822,10 @@ class Market:
     def _select_flags(ticks: Ticks, flags: int) -> Ticks:
         if flags == c.COPY_TICKS_ALL:
             return ticks
-        if flags == c.COPY_TICKS_INFO:
-            return ticks[(ticks["flags"] & _INFO_FLAGS) != 0]
-        if flags == c.COPY_TICKS_TRADE:
-            return ticks[(ticks["flags"] & _TRADE_FLAGS) != 0]
+        wanted = {c.COPY_TICKS_INFO: _INFO_FLAGS, c.COPY_TICKS_TRADE: _TRADE_FLAGS}.get(flags)
+        if wanted is not None:
+            selected: Ticks = ticks[(ticks["flags"] & wanted) != 0]
+            return selected
         raise MarketError(f"unknown tick flags {flags}; use COPY_TICKS_ALL, INFO or TRADE")
 
     def _chunks_of_day(self, feed: _Feed, day: int, from_msc: int, to_msc: int) -> list[Ticks]:

@@ -225,13 +225,20 @@ def _forex(
     )
 
 
+# calc mode and stops level (points) of each kind of CFD
+_CFD_RULES: dict[SessionKind, tuple[int, int]] = {
+    SessionKind.METAL: (c.SYMBOL_CALC_MODE_CFD, 0),
+    SessionKind.INDEX: (c.SYMBOL_CALC_MODE_CFDINDEX, 10),
+    SessionKind.CRYPTO: (c.SYMBOL_CALC_MODE_CFD, 0),
+}
+
+
 def _cfd(
     name: str,
     path: str,
     description: str,
-    *,
     session: SessionKind,
-    calc_mode: int,
+    *,
     digits: int,
     contract_size: float,
     volumes: tuple[float, float, float],
@@ -241,8 +248,8 @@ def _cfd(
     spread: int,
     swaps: tuple[float, float],
     tick_rate: float,
-    stops_level: int,
 ) -> SymbolSpec:
+    calc_mode, stops_level = _CFD_RULES[session]
     return SymbolSpec(
         name=name,
         description=description,
@@ -267,10 +274,6 @@ def _cfd(
         stops_level=stops_level,
     )
 
-
-_METAL = {"session": SessionKind.METAL, "calc_mode": c.SYMBOL_CALC_MODE_CFD, "stops_level": 0}
-_INDEX = {"session": SessionKind.INDEX, "calc_mode": c.SYMBOL_CALC_MODE_CFDINDEX, "stops_level": 10}
-_CRYPTO = {"session": SessionKind.CRYPTO, "calc_mode": c.SYMBOL_CALC_MODE_CFD, "stops_level": 0}
 
 DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
     spec.name: spec
@@ -299,7 +302,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "BTCUSD",
             "Crypto\\BTCUSD",
             "Bitcoin vs US Dollar",
-            **_CRYPTO,
+            SessionKind.CRYPTO,
             digits=2,
             contract_size=1.0,
             volumes=(0.01, 10.0, 0.01),
@@ -314,7 +317,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "ETHUSD",
             "Crypto\\ETHUSD",
             "Ethereum vs US Dollar",
-            **_CRYPTO,
+            SessionKind.CRYPTO,
             digits=2,
             contract_size=1.0,
             volumes=(0.1, 100.0, 0.1),
@@ -359,7 +362,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "NDX100",
             "Indices\\NDX100",
             "Nasdaq 100 Index",
-            **_INDEX,
+            SessionKind.INDEX,
             digits=2,
             contract_size=1.0,
             volumes=(0.1, 500.0, 0.1),
@@ -384,7 +387,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "US30",
             "Indices\\US30",
             "Dow Jones Industrial Average",
-            **_INDEX,
+            SessionKind.INDEX,
             digits=2,
             contract_size=1.0,
             volumes=(0.1, 500.0, 0.1),
@@ -429,7 +432,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "XAGUSD",
             "Metals\\XAGUSD",
             "Silver vs US Dollar",
-            **_METAL,
+            SessionKind.METAL,
             digits=3,
             contract_size=5_000.0,
             volumes=(0.01, 50.0, 0.01),
@@ -444,7 +447,7 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
             "XAUUSD",
             "Metals\\XAUUSD",
             "Gold vs US Dollar",
-            **_METAL,
+            SessionKind.METAL,
             digits=2,
             contract_size=100.0,
             volumes=(0.01, 100.0, 0.01),
