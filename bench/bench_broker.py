@@ -15,7 +15,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench._util import print_table, time_calls
+from bench._util import Timing, print_table, time_calls
 from mt5gateway.sim.broker import Broker
 from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
@@ -29,7 +29,7 @@ REPEAT = 2000
 SEND_TARGET_US = 300.0
 
 
-def _baseline_insert_us(folder: Path) -> float:
+def _baseline_insert(folder: Path) -> Timing:
     conn = sqlite3.connect(folder / "baseline.sqlite", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -41,9 +41,9 @@ def _baseline_insert_us(folder: Path) -> float:
         conn.execute("INSERT INTO deals VALUES (?, ?, ?, ?)", (next(counter), LOGIN, 1.1, ""))
         conn.execute("COMMIT")
 
-    median = time_calls(insert, REPEAT, warmup=50).median * 1e6
+    timing = time_calls(insert, REPEAT, warmup=50)
     conn.close()
-    return median
+    return timing
 
 
 def _us(seconds: float) -> str:
@@ -55,7 +55,7 @@ def main() -> None:
     market = Market(DEFAULT_SYMBOLS, seed=1, clock=clock)
     buy = {"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "type": c.ORDER_TYPE_BUY, "volume": 0.01}
     with tempfile.TemporaryDirectory() as folder:
-        baseline_us = _baseline_insert_us(Path(folder))
+        baseline = _baseline_insert(Path(folder))
         broker = Broker(market, db_path=str(Path(folder) / "broker.sqlite"))
         send = time_calls(lambda: broker.send(LOGIN, buy), REPEAT, warmup=50)
         tickets = iter([p.ticket for p in broker.positions(LOGIN)][: REPEAT // 2])
@@ -82,9 +82,11 @@ def main() -> None:
         memory.close()
 
     send_us = send.median * 1e6
+    baseline_us = baseline.median * 1e6
     print_table(
         [
-            ("baseline: bare SQLite insert + commit (median)", f"{baseline_us:.0f} us", "-", "-"),
+            ("baseline: bare SQLite insert + commit (median)", _us(baseline.median), "-", "-"),
+            ("baseline: bare SQLite insert + commit (p99)", _us(baseline.percentile(99)), "-", "-"),
             (
                 "market order_send, open, SQLite file (median)",
                 _us(send.median),
