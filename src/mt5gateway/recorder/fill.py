@@ -3,8 +3,9 @@
 A job walks its span in chunks (an hour of ticks, a UTC day of bars); each chunk's rows and the job's
 new cursor are committed in one transaction, so a job cut off by a crash resumes at the first chunk
 it had not finished and never leaves a hole behind its cursor. A bars job copies M1 and the other
-timeframes the recorder keeps, bars that have closed by the terminal's clock only, then measures the
-completeness of the days it touched.
+timeframes the recorder keeps, then measures the completeness of the days it touched. A job copies
+what the terminal has: a span reaching past its clock ends with the newest bar, which may still be
+forming; the recorder or a later fill replaces it with its final values (bars are upserted).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from mt5gateway.store import (
     get_job,
     resumable_jobs,
 )
-from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, TIMEFRAMES
+from mt5gateway.terminal.timeframes import TIMEFRAMES
 
 from .bars import KEPT_TIMEFRAMES
 from .gaps import measure_completeness, sessions_of
-from .source import SymbolCaller, fetch_rates, fetch_ticks, terminal_now_msc
+from .source import SymbolCaller, fetch_rates, fetch_ticks
 
 __all__ = [
     "FILL_KINDS",
@@ -113,22 +114,16 @@ async def resume_fill_jobs(
 
 
 async def _fill(store: Store, source: SymbolCaller, job: Job, on_progress: ProgressCallback | None) -> None:
-    now_sec = await terminal_now_msc(source, job.symbol) // 1000
-    # Nothing past the terminal's clock exists yet: a span reaching into the future ends at now.
-    end = min(job.to_time, now_sec)
     chunk = _CHUNK[job.what]
     cursor = job.cursor
     while cursor < job.to_time:
-        if cursor >= end:
-            await asyncio.to_thread(_commit, store, job, job.to_time)
-            break
-        chunk_end = min((cursor // chunk + 1) * chunk, end)
+        chunk_end = min((cursor // chunk + 1) * chunk, job.to_time)
         if job.what == "ticks":
             ticks = await fetch_ticks(source, job.symbol, cursor * 1000, chunk_end * 1000)
             await asyncio.to_thread(_commit, store, job, chunk_end, ticks=ticks)
         else:
             bars = {
-                name: await _closed_rates(source, job.symbol, name, cursor, chunk_end, now_sec)
+                name: await fetch_rates(source, job.symbol, TIMEFRAMES[name], cursor, chunk_end)
                 for name in KEPT_TIMEFRAMES
             }
             await asyncio.to_thread(_commit, store, job, chunk_end, bars=bars)
@@ -139,15 +134,6 @@ async def _fill(store: Store, source: SymbolCaller, job: Job, on_progress: Progr
                 on_progress(progressed)
     if job.what == "bars":
         await asyncio.to_thread(measure_completeness, store, job.symbol, job.from_time, job.to_time)
-
-
-async def _closed_rates(
-    source: SymbolCaller, symbol: str, name: str, from_time: int, to_time: int, now_sec: int
-) -> NDArray[Any]:
-    timeframe = TIMEFRAMES[name]
-    rates = await fetch_rates(source, symbol, timeframe, from_time, to_time)
-    closed: NDArray[Any] = rates[rates["time"] + TIMEFRAME_SECONDS[timeframe] <= now_sec]
-    return closed
 
 
 def _commit(
