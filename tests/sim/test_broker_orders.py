@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from mt5gateway.sim.broker import Broker
 from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
+from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 from mt5gateway.terminal import constants as c
 
 from .broker_fixtures import (
@@ -95,6 +97,26 @@ def test_bad_market_request_gets_mt5_retcode(broker: Broker, fields: dict[str, o
     assert result.retcode == retcode
     assert (result.deal, result.order) == (0, 0)
     assert broker.positions(HEDGING_USD) == []
+
+
+def test_filling_policy_must_be_one_the_symbol_allows(clock: ManualClock) -> None:
+    fok_only = dataclasses.replace(
+        DEFAULT_SYMBOLS["EURUSD"], name="EURUSD.fok", filling_mode=c.SYMBOL_FILLING_FOK
+    )
+    market = Market({**DEFAULT_SYMBOLS, fok_only.name: fok_only}, seed=3, clock=clock)
+    broker = Broker(market)
+    fills = {
+        policy: market_order(
+            broker, HEDGING_USD, "EURUSD.fok", c.ORDER_TYPE_BUY, 0.1, type_filling=policy
+        ).retcode
+        for policy in (c.ORDER_FILLING_FOK, c.ORDER_FILLING_IOC, c.ORDER_FILLING_RETURN)
+    }
+    assert fills == {
+        c.ORDER_FILLING_FOK: c.TRADE_RETCODE_DONE,
+        c.ORDER_FILLING_IOC: c.TRADE_RETCODE_INVALID_FILL,
+        c.ORDER_FILLING_RETURN: c.TRADE_RETCODE_DONE,
+    }
+    broker.close()
 
 
 def test_stops_on_the_wrong_side_or_inside_the_stops_level_are_invalid(
