@@ -1,0 +1,103 @@
+"""The simulated market's speed: history requests cold and warm, a day of ticks, the live quote.
+
+Targets (issue 2): 100,000 M1 bars by position in <= 20 ms from a fresh Market and <= 5 ms warm; a
+whole EURUSD weekday of ticks in <= 50 ms; ``last_tick`` in <= 20 us. The baseline is a plain numpy
+copy of the same 100,000 bars, the floor any answer that hands out a new array pays.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from bench._util import Timing, print_table, time_calls
+from mt5gateway.sim.clock import ManualClock, SystemClock
+from mt5gateway.sim.market import Market
+from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
+from mt5gateway.terminal import constants as c
+
+WEDNESDAY = 1_763_510_400  # 2025-11-19 00:00 UTC
+NOW_MSC = (WEDNESDAY + 14 * 3600 + 30 * 60) * 1000 + 10_250
+BARS = 100_000
+
+
+def _ms(timing: Timing) -> str:
+    return f"{timing.median * 1e3:.2f} ms"
+
+
+def _verdict(value: float, target: float) -> str:
+    return "yes" if value <= target else "NO"
+
+
+def _fresh() -> Market:
+    return Market(DEFAULT_SYMBOLS, seed=1, clock=ManualClock(NOW_MSC))
+
+
+def main() -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    warm = _fresh()
+    reference = warm.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, BARS)
+    assert len(reference) == BARS
+
+    copy = time_calls(reference.copy, repeat=30)
+    rows.append(("baseline: numpy copy of 100k M1 bars", _ms(copy), "-", "-"))
+
+    cold_samples = []
+    for _ in range(7):
+        market = _fresh()
+        start = time.perf_counter()
+        market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, BARS)
+        cold_samples.append(time.perf_counter() - start)
+    cold = Timing(cold_samples)
+    rows.append(("rates_from_pos M1 x 100k, cold", _ms(cold), "<= 20 ms", _verdict(cold.median, 0.020)))
+
+    warm_timing = time_calls(lambda: warm.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, BARS), repeat=30)
+    rows.append(
+        ("rates_from_pos M1 x 100k, warm", _ms(warm_timing), "<= 5 ms", _verdict(warm_timing.median, 0.005))
+    )
+
+    d1_samples = []
+    for _ in range(3):
+        market = _fresh()
+        start = time.perf_counter()
+        market.rates_from_pos("EURUSD", c.TIMEFRAME_D1, 0, 1_000)
+        d1_samples.append(time.perf_counter() - start)
+    rows.append(("rates_from_pos D1 x 1000, cold", _ms(Timing(d1_samples)), "-", "-"))
+    d1_warm = time_calls(lambda: warm.rates_from_pos("EURUSD", c.TIMEFRAME_D1, 0, 1_000), repeat=20)
+    rows.append(("rates_from_pos D1 x 1000, warm", _ms(d1_warm), "-", "-"))
+
+    day_from, day_to = (WEDNESDAY - 86_400) * 1000, WEDNESDAY * 1000 - 1  # Tuesday, whole
+    tick_samples = []
+    counts = []
+    for _ in range(7):
+        market = _fresh()
+        start = time.perf_counter()
+        counts.append(len(market.ticks_range("EURUSD", day_from, day_to, c.COPY_TICKS_ALL)))
+        tick_samples.append(time.perf_counter() - start)
+    ticks = Timing(tick_samples)
+    rows.append(
+        (
+            f"ticks_range EURUSD weekday ({counts[0]} ticks), cold",
+            _ms(ticks),
+            "<= 50 ms",
+            _verdict(ticks.median, 0.050),
+        )
+    )
+
+    live = Market(DEFAULT_SYMBOLS, seed=1, clock=SystemClock(origin_msc=NOW_MSC))
+    live.last_tick("EURUSD")
+    batch = 1_000
+    per_call = time_calls(lambda: [live.last_tick("EURUSD") for _ in range(batch)], repeat=20)
+    last_tick_us = per_call.median / batch * 1e6
+    rows.append(("last_tick (live clock)", f"{last_tick_us:.1f} us", "<= 20 us", _verdict(last_tick_us, 20)))
+
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak RSS of this benchmark process", f"{peak_mib:.0f} MiB", "-", "-"))
+    print_table(rows)
+    np.testing.assert_array_equal(reference, warm.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, BARS))
+
+
+if __name__ == "__main__":
+    main()
