@@ -23,8 +23,7 @@ import threading
 from typing import Any
 
 from ..terminal.api import API_FUNCTIONS
-from .backends import make_backend
-from .config import SimSettings, TerminalConfig
+from .backends import DEFAULT_SIM_SEED, BackendSpec, make_backend
 from .wire import WireError, decode_value, encode_value, recv_frame, send_frame
 
 __all__ = ["AgentServer", "add_arguments", "run"]
@@ -105,9 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TOKEN_ENV,
         help=f"environment variable holding the token ({DEFAULT_TOKEN_ENV})",
     )
-    parser.add_argument(
-        "--sim-seed", type=int, default=SimSettings().seed, help="seed of the simulated market"
-    )
+    parser.add_argument("--sim-seed", type=int, default=DEFAULT_SIM_SEED, help="seed of the simulated market")
     parser.add_argument("--sim-db", help="SQLite file of the simulated broker (default: the simulator's)")
 
 
@@ -122,10 +119,14 @@ def run(args: argparse.Namespace) -> int:
     if not host or not port.isdigit():
         print(f"mt5gateway agent: --listen expects HOST:PORT, got {args.listen!r}")
         return 2
-    terminal = TerminalConfig(id="agent", backend=args.backend, path=args.path)
-    backend = make_backend(
-        terminal, SimSettings(seed=args.sim_seed, broker_db=args.sim_db), call_timeout=30.0
+    spec = BackendSpec(
+        terminal_id="agent",
+        backend=args.backend,
+        path=args.path,
+        sim_seed=args.sim_seed,
+        sim_broker_db=args.sim_db,
     )
+    backend = make_backend(spec, call_timeout=30.0)
     with AgentServer((host.strip("[]"), int(port)), backend, token) as server:
         bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
         print(

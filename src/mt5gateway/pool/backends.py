@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..terminal import constants as c
 from ..terminal.api import API_FUNCTIONS
 from ..terminal.errors import ERROR_MESSAGES
-from .config import SimSettings, TerminalConfig
 from .wire import WireError, decode_value, encode_value, recv_frame, send_frame
 
-__all__ = ["RemoteCallError", "RemoteTerminal", "initialize_kwargs", "make_backend"]
+__all__ = [
+    "DEFAULT_SIM_SEED",
+    "DEFAULT_SIM_SERVER",
+    "BackendSpec",
+    "RemoteCallError",
+    "RemoteTerminal",
+    "make_backend",
+]
+
+DEFAULT_SIM_SEED = 42
+DEFAULT_SIM_SERVER = "MT5Sim-Demo"
 
 # Functions whose failure value is False rather than None (as in the official module).
 _FALSE_ON_FAILURE = frozenset(
@@ -25,39 +35,61 @@ _FALSE_ON_FAILURE = frozenset(
 )
 
 
-def make_backend(terminal: TerminalConfig, sim: SimSettings, call_timeout: float) -> Any:
-    """The backend object for ``terminal`` (imports only what that backend needs)."""
+@dataclass(frozen=True)
+class BackendSpec:
+    """What a worker needs to build its backend and log in (plain data, pickled to the worker).
+
+    The worker process imports only this module's light dependencies, not the pydantic config.
+    """
+
+    terminal_id: str
+    backend: str
+    symbols: tuple[str, ...] = ()
+    path: str | None = None
+    address: str | None = None
+    login: int | None = None
+    server: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    sim_seed: int = DEFAULT_SIM_SEED
+    sim_speed: float = 1.0
+    sim_server: str = DEFAULT_SIM_SERVER
+    sim_broker_db: str | None = None
+
+    def initialize_kwargs(self) -> dict[str, Any]:
+        """The arguments of this terminal's ``initialize``: its own path, login, password and server."""
+        kwargs: dict[str, Any] = {"path": self.path}
+        if self.login is not None:
+            kwargs["login"] = self.login
+        if self.password is not None:
+            kwargs["password"] = self.password
+        if self.server is not None:
+            kwargs["server"] = self.server
+        return kwargs
+
+
+def make_backend(spec: BackendSpec, call_timeout: float) -> Any:
+    """The backend object ``spec`` describes (imports only what that backend needs)."""
     # Imported here: a worker loads only its own backend (the gateway loads none).
-    if terminal.backend == "sim":
+    if spec.backend == "sim":
         from ..sim.terminal import ClockSpec, SimConfig, SimTerminal  # noqa: PLC0415
 
         return SimTerminal(
             SimConfig(
-                server=sim.server,
-                seed=sim.seed,
-                clock=ClockSpec(speed=sim.speed),
-                db_path=sim.broker_db,
-                login=terminal.login,
+                server=spec.sim_server,
+                seed=spec.sim_seed,
+                clock=ClockSpec(speed=spec.sim_speed),
+                db_path=spec.sim_broker_db,
+                login=spec.login,
             )
         )
-    if terminal.backend == "metatrader5":
+    if spec.backend == "metatrader5":
         from ..terminal.official import load_official_module  # noqa: PLC0415
 
         return load_official_module()
-    assert terminal.address is not None and terminal.token is not None  # checked by the config
-    return RemoteTerminal(terminal.address, terminal.token, timeout=call_timeout)
-
-
-def initialize_kwargs(terminal: TerminalConfig) -> dict[str, Any]:
-    """The arguments of this terminal's ``initialize``: its own path, login, password and server."""
-    kwargs: dict[str, Any] = {"path": terminal.path}
-    if terminal.login is not None:
-        kwargs["login"] = terminal.login
-    if terminal.password is not None:
-        kwargs["password"] = terminal.password
-    if terminal.server is not None:
-        kwargs["server"] = terminal.server
-    return kwargs
+    if spec.backend == "remote" and spec.address is not None and spec.token is not None:
+        return RemoteTerminal(spec.address, spec.token, timeout=call_timeout)
+    raise ValueError(f"{spec.terminal_id}: cannot build a {spec.backend!r} backend from {spec}")
 
 
 class RemoteCallError(RuntimeError):

@@ -28,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .backends import DEFAULT_SIM_SEED, DEFAULT_SIM_SERVER, BackendSpec
+
 __all__ = [
     "BACKENDS",
     "DEFAULT_SYMBOLS_BY_TERMINAL",
@@ -91,9 +93,9 @@ class DeadlineConfig(_Strict):
 class SimSettings(_Strict):
     """How the simulated terminals are built (shared by every ``sim`` terminal of the pool)."""
 
-    seed: int = Field(42, description="seed of the deterministic market")
+    seed: int = Field(DEFAULT_SIM_SEED, description="seed of the deterministic market")
     speed: float = Field(1.0, gt=0, description="sim seconds per real second (1 = real time)")
-    server: str = Field("MT5Sim-Demo", description="the simulated trade server's name")
+    server: str = Field(DEFAULT_SIM_SERVER, description="the simulated trade server's name")
     broker_db: str | None = Field(
         None,
         description="SQLite file of the simulated broker, shared by the terminals so that accounts "
@@ -132,6 +134,24 @@ class TerminalConfig(_Strict):
             if not host or not port.isdigit():
                 raise ValueError(f"expected host:port, got {value!r}")
         return value
+
+    def backend_spec(self, sim: SimSettings) -> BackendSpec:
+        """The plain-data description of this terminal that its worker process receives."""
+        return BackendSpec(
+            terminal_id=self.id,
+            backend=self.backend,
+            symbols=self.symbols,
+            path=self.path,
+            address=self.address,
+            login=self.login,
+            server=self.server,
+            password=self.password,
+            token=self.token,
+            sim_seed=sim.seed,
+            sim_speed=sim.speed,
+            sim_server=sim.server,
+            sim_broker_db=sim.broker_db,
+        )
 
     @property
     def routes_login(self) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..errors import TerminalError, TerminalTimeout, TerminalUnavailable
+from ..errors import BadRequest, TerminalError, TerminalTimeout, TerminalUnavailable
 from .worker import WorkerSpec, worker_main
 
 __all__ = ["WorkerClient", "WorkerStartError"]
@@ -85,12 +85,17 @@ class WorkerClient:
             threading.Thread(target=self._read_in_thread, args=(conn,), daemon=True).start()
 
     def _drain(self) -> None:
+        # One message per wake-up: the reader is level-triggered, so the loop calls back while more
+        # is waiting, and not polling again saves a system call on every answer.
         conn = self._conn
+        if conn is None or self.closed:
+            return
         try:
-            while conn is not None and not self.closed and conn.poll():
-                self._dispatch(conn.recv())
+            message = conn.recv()
         except (EOFError, OSError):
             self._lose("the worker process exited")
+            return
+        self._dispatch(message)
 
     def _read_in_thread(self, conn: Connection) -> None:
         try:
@@ -108,8 +113,10 @@ class WorkerClient:
             if kind == "result":
                 future.set_result((message[2], message[3]))
             else:
+                # The caller's arguments were wrong (bad types, unknown control) or the backend broke.
+                error_type = BadRequest if message[2] in {"TypeError", "ValueError"} else TerminalError
                 future.set_exception(
-                    TerminalError(
+                    error_type(
                         f"{self.terminal_id}: {message[2]}: {message[3]}", terminal_id=self.terminal_id
                     )
                 )

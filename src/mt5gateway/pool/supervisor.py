@@ -140,8 +140,7 @@ class TerminalSupervisor:
         self._set_status("starting", "spawning worker")
         deadlines = self._config.deadlines
         spec = WorkerSpec(
-            terminal=self.terminal,
-            sim=self._config.sim,
+            backend=self.terminal.backend_spec(self._config.sim),
             poll_interval=self._config.poll_interval,
             call_timeout=max(deadlines.fast, deadlines.history, deadlines.trade, deadlines.connect),
             cursors=dict(self._cursors),
@@ -185,14 +184,18 @@ class TerminalSupervisor:
         self._mark_down(reason)
         if kill:
             client.kill(reason)
-            asyncio.get_running_loop().create_task(client.reap())
-        else:
-            asyncio.get_running_loop().create_task(client.stop(self._config.stop_grace))
+        asyncio.get_running_loop().create_task(self._retire(client, graceful=not kill))
         self._recover()
 
+    async def _retire(self, client: WorkerClient, *, graceful: bool) -> None:
+        if graceful:
+            await client.stop(self._config.stop_grace)
+        else:
+            await client.reap()
+        self._log("INFO", f"worker pid {client.pid} ended with exit code {client.exitcode}")
+
     def _on_lost(self, client: WorkerClient, reason: str) -> None:
-        exit_code = client.exitcode
-        self._fail(client, reason if exit_code is None else f"{reason} (exit code {exit_code})", kill=True)
+        self._fail(client, reason, kill=True)
 
     def _on_hung(self, client: WorkerClient, reason: str) -> None:
         self._fail(client, f"hung: {reason}", kill=True)

@@ -28,8 +28,7 @@ import numpy as np
 
 from ..terminal import constants as c
 from ..terminal.api import API_FUNCTIONS
-from .backends import initialize_kwargs, make_backend
-from .config import SimSettings, TerminalConfig
+from .backends import BackendSpec, make_backend
 
 __all__ = ["StreamCursor", "WorkerSpec", "fresh_ticks", "worker_main"]
 
@@ -58,8 +57,7 @@ class StreamCursor:
 class WorkerSpec:
     """Everything a worker needs, pickled to the spawned process."""
 
-    terminal: TerminalConfig
-    sim: SimSettings
+    backend: BackendSpec
     poll_interval: float
     call_timeout: float
     cursors: dict[str, StreamCursor] = field(default_factory=dict)
@@ -177,19 +175,19 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     root.handlers[:] = [_ForwardingHandler(channel)]
     root.setLevel(logging.INFO)
     try:
-        backend = make_backend(spec.terminal, spec.sim, spec.call_timeout)
-        if not backend.initialize(**initialize_kwargs(spec.terminal)):
+        backend = make_backend(spec.backend, spec.call_timeout)
+        if not backend.initialize(**spec.backend.initialize_kwargs()):
             code, message = backend.last_error()
             channel.send(("init_failed", f"initialize failed: {message} ({code})"))
             return
-        streams = _Streams(backend, channel, spec.terminal.symbols, spec.cursors)
+        streams = _Streams(backend, channel, spec.backend.symbols, spec.cursors)
     except Exception as exc:
         channel.send(("init_failed", f"{type(exc).__name__}: {exc}"))
         return
     log.info(
         "%s serving %s (pid %d)",
-        spec.terminal.id,
-        ", ".join(spec.terminal.symbols) or "no symbols",
+        spec.backend.terminal_id,
+        ", ".join(spec.backend.symbols) or "no symbols",
         os.getpid(),
     )
     channel.send(("ready", {"pid": os.getpid(), "version": backend.version()}))
@@ -228,12 +226,12 @@ def _answer(backend: Any, message: tuple[Any, ...], spec: WorkerSpec) -> tuple[A
             control = getattr(backend, "control", None)
             if control is None:
                 raise ValueError(
-                    f"{spec.terminal.id} is a {spec.terminal.backend} terminal, not a simulated one"
+                    f"{spec.backend.terminal_id} is a {spec.backend.backend} terminal, not a simulated one"
                 )
             return ("result", request_id, control(action, **kwargs), None)
         # "reconnect": log in again in place, as a terminal that lost its link would.
         backend.shutdown()
-        backend.initialize(**initialize_kwargs(spec.terminal))
+        backend.initialize(**spec.backend.initialize_kwargs())
         info = backend.terminal_info()
         return ("result", request_id, info is not None and bool(info.connected), backend.last_error())
     except Exception as exc:
