@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mt5gateway.indicators import OverlayParams, compute_overlays, find_overlays
 from mt5gateway.terminal.dtypes import RATES_DTYPE
@@ -159,3 +161,38 @@ def test_compute_overlays_refuses_rates_without_the_bar_fields() -> None:
 def test_compute_overlays_refuses_fewer_than_one_bar() -> None:
     with pytest.raises(ValueError, match="bars"):
         compute_overlays(RISING_PEAKS, SMALL, bars=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    count=st.integers(0, 600),
+    window=st.sampled_from([3, 5, 11, 35]),
+    lookback=st.integers(50, 600),
+    mode=st.sampled_from(["percent", "atr"]),
+    tolerance=st.floats(0.01, 50),
+    flat=st.booleans(),
+)
+def test_compute_overlays_holds_its_shape_for_any_valid_parameters(
+    seed: int, count: int, window: int, lookback: int, mode: str, tolerance: float, flat: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    # flat series (ATR 0, every high equal) probe the degenerate corners
+    close = np.full(count, 100.0) if flat else 100 + np.cumsum(rng.normal(0, 0.5, count))
+    spread = np.zeros(count) if flat else rng.uniform(0, 0.5, count)
+    bars = rates(close + spread, close - spread, close)
+    params = OverlayParams(
+        window=window,
+        lookback=min(lookback, 300 * (window + 1) // 2),
+        tolerance_mode=mode,  # type: ignore[arg-type]
+        tolerance_percent=tolerance,
+        tolerance_atr=tolerance,
+        diagonal_min_span=20,
+    )
+    shown = int(rng.integers(1, 700))
+    data = compute_overlays(bars, params, bars=shown, digits=3)
+    assert len(data["ohlc"]) == min(shown, count)
+    for points in (*data["horizontal"].values(), *data["diagonal"].values()):
+        assert [point["index"] for point in points] == list(range(len(points) - 1, -1, -1))
+        assert len(points) <= min(shown, count)
+    orjson.dumps(data)
