@@ -11,19 +11,21 @@ from datetime import UTC, datetime
 import numpy as np
 
 from bench._util import Timing, print_table, time_calls
-from mt5gateway.sim.terminal import SimConfig, SimTerminal
+from mt5gateway.sim.terminal import ClockSpec, SimConfig, SimTerminal
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
 
 BARS = 100_000
-DAY_START = datetime(2024, 1, 10, tzinfo=UTC)  # a Wednesday: EURUSD trades all day
-DAY_END = datetime(2024, 1, 10, 23, 59, 59, tzinfo=UTC)
+DAY_START = datetime(2024, 1, 9, tzinfo=UTC)  # a Tuesday: EURUSD trades all day
+DAY_END = datetime(2024, 1, 9, 23, 59, 59, tzinfo=UTC)
+# A running clock from a Wednesday noon: markets open, as on a trading day.
+CLOCK = ClockSpec(origin_msc=int(datetime(2024, 1, 10, 12, tzinfo=UTC).timestamp() * 1000))
 NETTING_LOGIN = 5000002  # buys and sells offset each other, so positions do not pile up
 NETTING_PASSWORD = "demo2"
 
 
 def _terminal(login: int | None = None, password: str | None = None) -> SimTerminal:
-    terminal = SimTerminal(SimConfig(seed=1, db_path=":memory:"))
+    terminal = SimTerminal(SimConfig(seed=1, clock=CLOCK, db_path=":memory:"))
     if not terminal.initialize(login=login, password=password):
         raise RuntimeError(f"initialize failed: {terminal.last_error()}")
     return terminal

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 
@@ -176,14 +176,18 @@ def _api_call(
                     self._require_connection()
                 result = method(self, *args, **kwargs)
             except _CallFailed as failed:
-                return self._fail(failed.code, failure)
+                code = failed.code
             except UnknownSymbol:
-                return self._fail(c.RES_E_NOT_FOUND, failure)
+                code = c.RES_E_NOT_FOUND
             except MarketError:
                 # e.g. a timeframe a replayed symbol's bars cannot make
-                return self._fail(c.RES_E_INVALID_PARAMS, failure)
-            self._last_error = _OK
-            return result
+                code = c.RES_E_INVALID_PARAMS
+            else:
+                self._last_error = _OK
+                return result
+            self._last_error = (code, ERROR_MESSAGES[code])
+            # the method's declared result type includes its failure value (None, False or 0)
+            return cast("R", failure)
 
         return call
 
@@ -448,14 +452,12 @@ class SimTerminal:
 
     # ------------------------------------------------------------------ call plumbing
 
-    def _fail(self, code: int, failure: Any) -> Any:
-        self._last_error = (code, ERROR_MESSAGES[code])
-        return failure
-
     def _require_connection(self) -> None:
         if not self._connected or self.faults.disconnected:
             raise _CallFailed(c.RES_E_INTERNAL_FAIL_CONNECT)
-        self.broker.process(self.clock.now_msc())
+        # Connected implies an engine; the private fields skip the properties' checks on this hot path.
+        assert self._broker is not None and self._clock is not None
+        self._broker.process(self._clock.now_msc())
 
     def _spec(self, symbol: object) -> SymbolSpec:
         spec = self._symbols.get(_text(symbol))
