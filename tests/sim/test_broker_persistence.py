@@ -31,12 +31,15 @@ def test_state_outlives_a_restart_on_the_same_file(
 ) -> None:
     db_path = str(tmp_path / "server.sqlite")
     broker = Broker(market, db_path=db_path)
+    far_below = round(market.last_tick("EURUSD").ask - 0.05, 5)
+    # Placed first, canceled last: the history stays in ticket order across the restart.
+    canceled = pending_order(broker, HEDGING_USD, "EURUSD", c.ORDER_TYPE_BUY_LIMIT, 0.1, far_below)
     kept = market_order(broker, HEDGING_USD, "EURUSD", c.ORDER_TYPE_BUY, 0.5, sl=1.0, magic=3)
     closed = market_order(broker, HEDGING_USD, "USDJPY", c.ORDER_TYPE_SELL, 0.2)
     clock.advance(60)
     market_order(broker, HEDGING_USD, "USDJPY", c.ORDER_TYPE_BUY, 0.2, position=closed.order)
-    ask = market.last_tick("EURUSD").ask
-    pending = pending_order(broker, NETTING_USD, "EURUSD", c.ORDER_TYPE_BUY_LIMIT, 0.1, round(ask - 0.05, 5))
+    broker.send(HEDGING_USD, {"action": c.TRADE_ACTION_REMOVE, "order": canceled.order})
+    pending = pending_order(broker, NETTING_USD, "EURUSD", c.ORDER_TYPE_BUY_LIMIT, 0.1, far_below)
     before = (
         broker.account_info(HEDGING_USD),
         broker.positions(HEDGING_USD),
@@ -59,6 +62,8 @@ def test_state_outlives_a_restart_on_the_same_file(
     (position,) = after[1]
     assert (position.ticket, position.sl, position.magic) == (kept.order, 1.0, 3)
     assert after[2][0].ticket == pending.order
+    assert after[3][0].ticket == canceled.order
+    assert [o.ticket for o in after[3]] == sorted(o.ticket for o in after[3])
     # Tickets keep counting from where they were.
     again = market_order(restarted, HEDGING_USD, "EURUSD", c.ORDER_TYPE_BUY, 0.1)
     assert again.order > pending.order

@@ -8,6 +8,7 @@ positions pay swap at each midnight (UTC, the server's time zone).
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -400,7 +401,11 @@ class Broker:
         self._pending_of[order.login].pop(order.ticket, None)
         order.state = state
         order.time_done_msc = time_msc
-        self._history_of[order.login].append(order)
+        self._add_history(order)
+
+    def _add_history(self, order: Order) -> None:
+        # Kept in ticket order (= setup order), the order a reload from the file gives too.
+        bisect.insort(self._history_of[order.login], order, key=lambda o: o.ticket)
         self._store.save(order)
 
     # ------------------------------------------------------------------ account figures
@@ -633,8 +638,7 @@ class Broker:
             tp=0.0,
             reason=_DEAL_REASON_OF_STOP[kind],
         )
-        self._history_of[order.login].append(order)
-        self._store.save(order)
+        self._add_history(order)
 
     def _deadline(self, order: Order) -> int:
         """The last millisecond a pending order may fill (ORDER_TIME_*)."""
@@ -971,8 +975,7 @@ class Broker:
                 tp=0.0 if closing else req.tp,
                 reason=c.DEAL_REASON_EXPERT,
             )
-            self._history_of[account.login].append(order)
-            self._store.save(order)
+            self._add_history(order)
             return self._result(
                 req,
                 c.TRADE_RETCODE_DONE,
@@ -1143,8 +1146,7 @@ class Broker:
             first = self._close_by_deal(account, spec, order, position, opposite.price_open, volume, now_msc)
             self._close_by_deal(account, spec, order, opposite, opposite.price_open, volume, now_msc)
             order.position_id = position.ticket
-            self._history_of[account.login].append(order)
-            self._store.save(order)
+            self._add_history(order)
             return self._result(
                 req,
                 c.TRADE_RETCODE_DONE,
