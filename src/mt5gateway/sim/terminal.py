@@ -300,23 +300,23 @@ def _trade_request(request: object) -> dict[str, Any]:
 
 
 def _filtered(
-    records: Iterable[R],
+    records: Iterable[Any],
     *,
     symbol: str | None = None,
     group: str | None = None,
     ticket: int | None = None,
     ticket_field: str = "ticket",
     position: int | None = None,
-) -> tuple[R, ...]:
+) -> tuple[Any, ...]:
     """Records kept by the module's filters (``symbol``, ``group`` mask, ``ticket``, ``position``)."""
     in_group = group_matcher(group) if group is not None else None
     return tuple(
         record
         for record in records
-        if (symbol is None or getattr(record, "symbol") == symbol)  # noqa: B009
-        and (in_group is None or in_group(getattr(record, "symbol")))  # noqa: B009
+        if (symbol is None or record.symbol == symbol)
+        and (in_group is None or in_group(record.symbol))
         and (ticket is None or getattr(record, ticket_field) == ticket)
-        and (position is None or getattr(record, "position_id") == position)  # noqa: B009
+        and (position is None or record.position_id == position)
     )
 
 
