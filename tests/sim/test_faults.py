@@ -139,3 +139,14 @@ def test_clock_controls_need_a_manual_clock() -> None:
     with pytest.raises(ValueError, match="manual clock"):
         terminal.control("clock_advance", seconds=1)
     terminal.close()
+
+
+def test_faults_switched_directly_show_too(mt5: ModuleType) -> None:
+    faults = mt5.default_terminal().faults
+    faults.set_requote_rate(1.0)
+    assert mt5.order_send(BUY_BTC).retcode == c.TRADE_RETCODE_REQUOTE
+    faults.disconnect()
+    assert mt5.order_send(BUY_BTC) is None
+    assert mt5.last_error() == NO_CONNECTION
+    faults.clear()
+    assert mt5.order_send(BUY_BTC).retcode == c.TRADE_RETCODE_DONE

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 import re
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -11,6 +14,8 @@ import pytest
 
 import mt5gateway.sim as sim_module
 from mt5gateway.sim.clock import ManualClock
+from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
+from mt5gateway.sim.terminal import ClockSpec, SimConfig, SimTerminal
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.api import API_FUNCTIONS, TerminalAPI
 from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
@@ -286,3 +291,26 @@ def test_malformed_requests_fail_with_invalid_params(mt5: ModuleType, request_: 
     assert mt5.last_error() == INVALID_PARAMS
     assert mt5.order_check(request_) is None
     assert mt5.last_error() == INVALID_PARAMS
+
+
+def test_config_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MT5GW_SIM_SEED", "42")
+    monkeypatch.setenv("MT5GW_SIM_SPEED", "60")
+    monkeypatch.setenv("MT5GW_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MT5GW_SIM_MEMORY", raising=False)
+    config = SimConfig.from_env(server="Test-Server")
+    assert config.seed == 42 and config.clock == ClockSpec(speed=60.0)
+    assert config.resolved_db_path() == str(tmp_path / "sim" / "Test-Server.db")
+    monkeypatch.setenv("MT5GW_SIM_MEMORY", "1")
+    assert SimConfig.from_env().resolved_db_path() == ":memory:"
+
+
+def test_config_is_plain_picklable_data() -> None:
+    extra = replace(DEFAULT_SYMBOLS["EURUSD"], name="EURUSD.x", description="EURUSD, raw spread")
+    config = SimConfig(seed=3, clock=ClockSpec(manual=True, origin_msc=START_MSC), extra_symbols=(extra,))
+    assert pickle.loads(pickle.dumps(config)) == config
+    terminal = SimTerminal(replace(config, db_path=":memory:"))
+    assert terminal.initialize()
+    assert terminal.symbols_total() == 16
+    assert terminal.symbol_info("EURUSD.x").description == "EURUSD, raw spread"
+    terminal.close()

@@ -232,3 +232,10 @@ def test_positions_survive_a_terminal_restart(tmp_path: Path) -> None:
     (position,) = second.positions_get()
     assert (position.ticket, position.volume) == (opened.order, pytest.approx(0.2))
     second.close()
+
+
+def test_a_symbol_in_use_cannot_be_hidden(mt5: ModuleType) -> None:
+    _market_buy(mt5, "EURUSD")
+    assert mt5.symbol_select("EURUSD", False) is False
+    assert mt5.last_error() == (-1, "Terminal: Call failed")
+    assert mt5.symbol_info("EURUSD").visible

@@ -436,7 +436,6 @@ class SimTerminal:
             handler(**kwargs)
         except TypeError as error:
             raise ValueError(f"bad arguments for control {action!r}: {error}") from None
-        self.broker.requote_rate = faults.requote_rate
         return {**faults.state(), "now_msc": self.clock.now_msc(), "connected": self._connected}
 
     def _manual_clock(self) -> ManualClock:
@@ -509,7 +508,6 @@ class SimTerminal:
             password = None
         self._login = self._authenticate(account, password, server)
         self._connected = True
-        self.broker.requote_rate = self.faults.requote_rate
         self.broker.process(self.clock.now_msc())
         return True
 
@@ -896,6 +894,8 @@ class SimTerminal:
     def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
         """Send a trade request; the result carries the broker's retcode."""
         fields = _trade_request(request)
+        # The requote fault may have changed through ``faults`` directly: hand its rate over now.
+        self.broker.requote_rate = self.faults.requote_rate
         return self.broker.send(self._account, fields, autotrading=self.faults.autotrading)
 
     # ------------------------------------------------------------------ account history
