@@ -55,7 +55,7 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
             raise Unauthorized("Unauthorized")
         if scope not in key.scopes:
             raise Forbidden(f"This key does not have the {scope} scope", scope=scope)
-        gateway.limiter.hit(key.name, key.rate_limit_per_minute)
+        gateway.limiter.hit(key.name, key.rate_limit_per_minute, key.rate_limit_burst)
         tier = gateway.tiers.tier(user_tier if key.trusted else key.tier)
         return Caller(key_name=key.name, tier=tier, scopes=key.scopes, trusted=key.trusted)
 

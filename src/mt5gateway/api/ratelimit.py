@@ -27,10 +27,10 @@ class RateLimiter:
         # key -> (tokens left, time of the last refill)
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def hit(self, key: str, per_minute: int | None = None) -> None:
-        """Take one token from ``key``'s bucket or raise ``RateLimited``."""
+    def hit(self, key: str, per_minute: int | None = None, burst: int | None = None) -> None:
+        """Take one token from ``key``'s bucket (its own rate and burst if given) or raise ``RateLimited``."""
         rate = (per_minute or self.per_minute) / 60.0
-        capacity = max(float(self.burst), 1.0)
+        capacity = float(max(burst or self.burst, 1))
         now = self._clock()
         tokens, last = self._buckets.get(key, (capacity, now))
         tokens = min(capacity, tokens + (now - last) * rate)

@@ -43,7 +43,10 @@ class ApiKeyConfig(BaseModel):
         default=False, description="a trusted key (a front end's backend) may pass X-User-Tier"
     )
     rate_limit_per_minute: int | None = Field(
-        default=None, ge=1, description="this key's limit; the service default when absent"
+        default=None, ge=1, description="this key's steady rate; the service default when absent"
+    )
+    rate_limit_burst: int | None = Field(
+        default=None, ge=1, description="this key's burst; the service default when absent"
     )
 
     @field_validator("hash")

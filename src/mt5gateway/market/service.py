@@ -107,9 +107,12 @@ class MarketService:
     async def _call(self, request: ResolvedRequest, function: str, *args: Any) -> Any:
         result = await self.pool.call(request.terminal_id, function, *args)
         if result is None:
+            code, message = self.pool.last_error(request.terminal_id) or (c.RES_E_FAIL, "no reason given")
             raise TerminalError(
-                f"Terminal {request.terminal_id} returned no data for {function}({request.symbol})",
+                f"Terminal {request.terminal_id} could not answer {function} for {request.symbol}: "
+                f"{message} ({code})",
                 terminal_id=request.terminal_id,
+                last_error_code=code,
             )
         return result
 

@@ -34,7 +34,7 @@ router = APIRouter(
 )
 
 
-@router.get("/health", response_model=AdminHealthResponse)
+@router.get("/health", response_model=AdminHealthResponse, response_model_exclude_unset=True)
 async def terminals_health(gateway: GatewayDep) -> dict[str, Any]:
     """Health plus uptime, reconnects, restarts, pid, calls, errors and latency per terminal."""
     return admin_health_body(gateway.pool.statuses())
@@ -61,7 +61,7 @@ async def _restart(gateway: GatewayDep, terminal_id: str) -> dict[str, Any]:
     return result
 
 
-@router.post("/restart-all", response_model=RestartAllResponse)
+@router.post("/restart-all", response_model=RestartAllResponse, response_model_exclude_unset=True)
 async def restart_all(gateway: GatewayDep) -> dict[str, Any]:
     """Restart every terminal at once; the results say which came back."""
     terminal_ids = [status.terminal_id for status in gateway.pool.statuses()]
@@ -77,7 +77,7 @@ async def restart_all(gateway: GatewayDep) -> dict[str, Any]:
     }
 
 
-@router.post("/{terminal_id}/restart", response_model=RestartResponse)
+@router.post("/{terminal_id}/restart", response_model=RestartResponse, response_model_exclude_unset=True)
 async def restart(gateway: GatewayDep, terminal_id: str) -> dict[str, Any]:
     """Restart one terminal's worker and wait until it answers (or the restart fails)."""
     result = await _restart(gateway, terminal_id)

@@ -30,6 +30,7 @@ _metrics_admin_key = APIKeyHeader(
 @router.get(
     "/api/health",
     response_model=HealthResponse,
+    response_model_exclude_unset=True,
     responses={503: {"model": HealthResponse, "description": "every terminal is down"}},
 )
 async def health(gateway: GatewayDep) -> Any:

@@ -1,0 +1,137 @@
+"""Admin endpoints, metrics, and a terminal that goes down: 503 for its symbol only, then a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from .conftest import LiveGateway
+
+DOWN_TERMINAL, DOWN_SYMBOL = "MT5_10", "US30"
+
+
+def test_admin_needs_the_admin_key(live: LiveGateway) -> None:
+    with live.client() as anonymous, live.client("pro") as client_key:
+        for client in (anonymous, client_key):
+            for method, path in (
+                ("GET", "/api/admin/terminals/health"),
+                ("GET", "/api/admin/terminals/stats"),
+                ("GET", "/api/admin/terminals/MT5_01/logs"),
+                ("POST", "/api/admin/terminals/MT5_01/restart"),
+                ("POST", "/api/admin/terminals/restart-all"),
+            ):
+                response = client.request(method, path)
+                assert response.status_code == 401, path
+                assert response.json()["error"] == "Unauthorized"
+
+
+def test_admin_health_adds_uptime_pid_and_latency(live: LiveGateway) -> None:
+    with live.client("admin") as client:
+        body = client.get("/api/admin/terminals/health").json()
+    assert body["success"] is True, body
+    assert body["total_terminals"] == 15
+    entry = body["terminals"]["EURUSD"]
+    assert entry["terminal_id"] == "MT5_05"
+    assert entry["connected"] is True
+    assert isinstance(entry["pid"], int)
+    assert 0 <= entry["uptime_percentage"] <= 100
+    for field in ("reconnect_count", "last_error", "latency_p50_ms", "latency_p99_ms"):
+        assert field in entry
+
+
+def test_admin_logs_and_their_bounds(live: LiveGateway) -> None:
+    with live.client("admin") as client:
+        body = client.get("/api/admin/terminals/MT5_05/logs", params={"lines": 5}).json()
+        too_many = client.get("/api/admin/terminals/MT5_05/logs", params={"lines": 1001})
+        unknown = client.get("/api/admin/terminals/MT5_99/logs")
+    assert body["success"] is True
+    assert (body["terminal_id"], body["symbol"]) == ("MT5_05", "EURUSD")
+    assert 1 <= len(body["logs"]) <= 5
+    assert set(body["logs"][0]) == {"timestamp", "level", "message"}
+    assert too_many.status_code == 400
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "terminal_not_found"
+
+
+def test_admin_stats_shape(live: LiveGateway) -> None:
+    with live.client("admin") as client:
+        stats = client.get("/api/admin/terminals/stats").json()["stats"]
+    assert stats["terminals_by_status"] == {"connected": 15, "disconnected": 0, "reconnecting": 0}
+    assert 0 <= stats["total_uptime_percentage"] <= 100
+    assert stats["total_reconnects_24h"] >= 0
+    assert isinstance(stats["most_problematic_terminals"], list)
+    assert "avg_response_time_ms" in stats
+
+
+def test_metrics_count_requests_by_route(live: LiveGateway) -> None:
+    with live.client("free") as client:
+        client.get("/api/bars/EURUSD/H1", params={"count": 5})
+        text = client.get("/metrics").text
+    assert (
+        'mt5gw_http_requests_total{method="GET",route="/api/bars/{symbol}/{timeframe}",status="200"}' in text
+    )
+    assert "mt5gw_http_request_duration_seconds_bucket" in text
+    assert 'mt5gw_terminal_up{symbol="EURUSD",terminal_id="MT5_05"} 1.0' in text
+    assert 'mt5gw_terminal_restarts_total{terminal_id="MT5_05"}' in text
+
+
+def test_restart_one_terminal(live: LiveGateway) -> None:
+    with live.client("admin") as client:
+        body = client.post("/api/admin/terminals/MT5_07/restart").json()
+        unknown = client.post("/api/admin/terminals/MT5_99/restart")
+    assert body["success"], body
+    assert body == {
+        "success": True,
+        "message": "Terminal MT5_07 restarted",
+        "terminal_id": "MT5_07",
+        "symbol": "GBPUSD",
+        "connected": True,
+    }
+    assert unknown.status_code == 404
+
+
+def _wait_until(predicate: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def test_down_terminal_gives_503_for_its_symbol_only(live: LiveGateway) -> None:
+    pid = live.gateway.pool.status(DOWN_TERMINAL).pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    _wait_until(lambda: live.gateway.pool.status(DOWN_TERMINAL).status != "up")
+    with live.client("free") as client:
+        down = client.get(f"/api/indicators/{DOWN_SYMBOL}/H1")
+        bars = client.get(f"/api/bars/{DOWN_SYMBOL}/H1")
+        other = client.get("/api/indicators/EURUSD/H1", params={"bars": 100})
+        quotes = client.get("/api/quotes").json()
+        health = client.get("/api/health").json()
+    for response in (down, bars):
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) >= 1
+        body = response.json()
+        assert body["terminal_id"] == DOWN_TERMINAL
+        assert body["code"] == "terminal_unavailable"
+    assert other.status_code == 200
+    assert list(quotes["errors"]) == [DOWN_SYMBOL]
+    assert len(quotes["quotes"]) == 4
+    assert health["status"] == "degraded"
+    assert health["connected_terminals"] == 14
+    assert health["terminals"][DOWN_SYMBOL]["connected"] is False
+    assert health["terminals"][DOWN_SYMBOL]["error"]
+
+
+def test_restart_all_brings_every_terminal_back(live: LiveGateway) -> None:
+    with live.client("admin") as client:
+        body = client.post("/api/admin/terminals/restart-all").json()
+        stats = client.get("/api/admin/terminals/stats").json()["stats"]
+    assert body["success"] is True
+    assert (body["total_terminals"], body["successful_restarts"], body["failed_restarts"]) == (15, 15, 0)
+    assert {r["terminal_id"] for r in body["results"]} == {f"MT5_{i:02d}" for i in range(1, 16)}
+    assert stats["terminals_by_status"]["connected"] == 15
+    assert stats["most_problematic_terminals"][0]["terminal_id"] in {DOWN_TERMINAL, "MT5_07"}
+    with live.client("free") as client:
+        assert client.get(f"/api/indicators/{DOWN_SYMBOL}/H1", params={"bars": 100}).status_code == 200
