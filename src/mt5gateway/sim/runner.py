@@ -45,7 +45,7 @@ def run_script(script: Path, script_args: list[str]) -> int:
         print(stop.code, file=sys.stderr)
         return 1
     finally:
-        sim_module.shutdown()
+        sim_module.default_terminal().close()
         sys.argv = saved_argv
         sys.path.remove(str(script.resolve().parent))
     return 0
