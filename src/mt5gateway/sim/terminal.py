@@ -214,35 +214,54 @@ def _msc(value: object) -> int:
     raise _CallFailed(c.RES_E_INVALID_PARAMS)
 
 
-def _count(value: object) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0:
+def _integer(value: object) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
         return int(value)
     raise _CallFailed(c.RES_E_INVALID_PARAMS)
+
+
+def _count(value: object) -> int:
+    count = _integer(value)
+    if count <= 0:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return count
 
 
 def _index(value: object) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 0:
-        return int(value)
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    index = _integer(value)
+    if index < 0:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return index
+
+
+def _optional_ticket(value: object) -> int | None:
+    return None if value is None else _integer(value)
 
 
 def _timeframe(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value in TIMEFRAME_SECONDS:
-        return value
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    timeframe = _integer(value)
+    if timeframe not in TIMEFRAME_SECONDS:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return timeframe
+
+
+def _tick_flags(value: object) -> int:
+    flags = _integer(value)
+    if flags not in _COPY_TICKS_FLAGS:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return flags
+
+
+def _order_side(value: object) -> int:
+    order_type = _integer(value)
+    if order_type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return order_type
 
 
 def _text(value: object) -> str:
     if isinstance(value, str):
         return value
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _optional_ticket(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return int(value)
     raise _CallFailed(c.RES_E_INVALID_PARAMS)
 
 
@@ -252,36 +271,38 @@ def _number(value: object) -> float:
     raise _CallFailed(c.RES_E_INVALID_PARAMS)
 
 
-# The request fields of order_check / order_send and how each value is read; the module rejects a
-# request whose keys it does not know or whose values have the wrong type.
-def _int_field(value: object) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return int(value)
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
+def _volume(value: object) -> float:
+    lots = _number(value)
+    if lots <= 0:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return lots
 
 
-def _expiration_field(value: object) -> int:
-    return _seconds(value) if isinstance(value, datetime) else _int_field(value)
+def _expiration(value: object) -> int:
+    return _seconds(value) if isinstance(value, datetime) else _integer(value)
 
 
+# The request fields of order_check / order_send (TradeRequest's order) with how each value is read
+# and its default; the module rejects a request whose keys it does not know or whose values have the
+# wrong type.
 _REQUEST_FIELDS: dict[str, tuple[Callable[[object], Any], Any]] = {
-    "action": (_int_field, 0),
-    "magic": (_int_field, 0),
-    "order": (_int_field, 0),
+    "action": (_integer, 0),
+    "magic": (_integer, 0),
+    "order": (_integer, 0),
     "symbol": (_text, ""),
     "volume": (_number, 0.0),
     "price": (_number, 0.0),
     "stoplimit": (_number, 0.0),
     "sl": (_number, 0.0),
     "tp": (_number, 0.0),
-    "deviation": (_int_field, 0),
-    "type": (_int_field, 0),
-    "type_filling": (_int_field, 0),
-    "type_time": (_int_field, 0),
-    "expiration": (_expiration_field, 0),
+    "deviation": (_integer, 0),
+    "type": (_integer, 0),
+    "type_filling": (_integer, 0),
+    "type_time": (_integer, 0),
+    "expiration": (_expiration, 0),
     "comment": (_text, ""),
-    "position": (_int_field, 0),
-    "position_by": (_int_field, 0),
+    "position": (_integer, 0),
+    "position_by": (_integer, 0),
 }
 assert tuple(_REQUEST_FIELDS) == TradeRequest._fields
 
@@ -297,6 +318,13 @@ def _trade_request(request: object) -> dict[str, Any]:
         name: read(request[name]) if name in request else default
         for name, (read, default) in _REQUEST_FIELDS.items()
     }
+
+
+def _found(array: np.ndarray) -> np.ndarray:
+    """A counted copy's result: no bars or ticks at all means no history there."""
+    if len(array) == 0:
+        raise _CallFailed(c.RES_E_NOT_FOUND)
+    return array
 
 
 def _filtered(
@@ -472,7 +500,7 @@ class SimTerminal:
     def _authenticate(self, login: object, password: object, server: object) -> int:
         if server is not None and server != self.config.server:
             raise _CallFailed(c.RES_E_AUTH_FAILED)
-        account = _int_field(login)
+        account = _integer(login)
         if password is None:
             # Like a terminal with a saved password: a known account connects.
             known = self.broker.account_info(account) is not None
@@ -501,7 +529,7 @@ class SimTerminal:
         if path is not None:
             self._path = _text(path)
         if timeout is not None:
-            _int_field(timeout)
+            _integer(timeout)
         account = login if login is not None else self.config.login
         if account is None:
             account = self.broker.default_login()
@@ -967,30 +995,3 @@ class SimTerminal:
             ticket_field="order",
             position=position_id,
         )
-
-
-def _found(array: np.ndarray) -> np.ndarray:
-    """A counted copy's result: no bars or ticks at all means no history there."""
-    if len(array) == 0:
-        raise _CallFailed(c.RES_E_NOT_FOUND)
-    return array
-
-
-def _tick_flags(flags: object) -> int:
-    if isinstance(flags, int) and not isinstance(flags, bool) and flags in _COPY_TICKS_FLAGS:
-        return flags
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _order_side(action: object) -> int:
-    order_type = _int_field(action)
-    if order_type in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
-        return order_type
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _volume(volume: object) -> float:
-    lots = _number(volume)
-    if lots <= 0:
-        raise _CallFailed(c.RES_E_INVALID_PARAMS)
-    return lots
