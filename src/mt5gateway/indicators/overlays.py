@@ -97,6 +97,7 @@ def _named_lines(
 def _fractal_points(
     rows: NDArray[np.intp], times: NDArray[np.int64], prices: NDArray[np.float64], digits: int | None
 ) -> list[dict[str, Any]]:
+    """``{time, price}`` of the fractals at ``rows``."""
     return [
         {"time": time, "price": price}
         for time, price in zip(times[rows].tolist(), _to_floats(prices[rows], digits), strict=True)
@@ -132,7 +133,7 @@ def compute_overlays(
     oldest_shown = count - min(bars if bars is not None else count, count)
     times = np.asarray(rates["time"], dtype=np.int64)
     shown = rates[oldest_shown:]
-    # one rounding pass over the four price columns: it dominates the cost of the ohlc list
+    # the four price columns rounded in one pass rather than four
     opens, highs, lows, closes = _to_floats(
         np.stack([shown["open"], high[oldest_shown:], low[oldest_shown:], close[oldest_shown:]]), digits
     )
