@@ -294,3 +294,22 @@ def test_rates_from_pos_far_back_matches_counting_from_now(market: Market, name:
         assert np.array_equal(
             bars, everything[len(everything) - start_pos - 10 : len(everything) - start_pos]
         )
+
+
+def test_history_does_not_depend_on_what_was_asked_before() -> None:
+    direct = Market(DEFAULT_SYMBOLS, seed=SEED, clock=ManualClock(NOW_MSC))
+    wandering = Market(DEFAULT_SYMBOLS, seed=SEED, clock=ManualClock(NOW_MSC))
+    wandering.rates_range("AUDUSD", c.TIMEFRAME_M1, 1_000_000_000, 1_000_100_000)  # 2001 first
+    wandering.ticks_range(
+        "AUDUSD", (MONDAY - 7 * DAY) * 1000, (MONDAY - 7 * DAY + 600) * 1000, c.COPY_TICKS_ALL
+    )
+    for market in (direct, wandering):
+        market.last_tick("AUDUSD")
+    assert np.array_equal(
+        direct.rates_from_pos("AUDUSD", c.TIMEFRAME_H4, 0, 2_000),
+        wandering.rates_from_pos("AUDUSD", c.TIMEFRAME_H4, 0, 2_000),
+    )
+    assert np.array_equal(
+        direct.rates_range("AUDUSD", c.TIMEFRAME_M1, 1_000_000_000, 1_000_100_000),
+        wandering.rates_range("AUDUSD", c.TIMEFRAME_M1, 1_000_000_000, 1_000_100_000),
+    )

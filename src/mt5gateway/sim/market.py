@@ -5,10 +5,11 @@ All times are UTC, epoch seconds (bars) or epoch milliseconds (ticks). History s
 
 How prices are made (generated symbols)
 ---------------------------------------
-- **Daily anchors.** For every day since 2000-01-01 one random draw (seeded by seed and symbol)
-  gives the day's volatility, an AR(1) log-volatility (volatility clusters), and its closing log
-  price, a slowly mean-reverting walk around the symbol's ``start_price`` (half-life two years) so
-  levels stay realistic at any date. Closed days do not move.
+- **Daily anchors.** For every day since 2000-01-01 random draws (seeded by seed, symbol and a
+  block of 2048 days) give the day's volatility, an AR(1) log-volatility (volatility clusters),
+  and its closing log price, a slowly mean-reverting walk around the symbol's ``start_price``
+  (half-life two years, shorter for volatile symbols) so levels stay realistic at any date.
+  Closed days do not move.
 - **Minutes.** The open minutes of a day are a Brownian bridge from the previous open day's close
   to the day's anchor, drawn from a generator seeded by (seed, symbol, day). Each minute's variance
   follows an intraday seasonality (Tokyo, London and New York for FX; the cash session for indices)
@@ -90,10 +91,13 @@ HISTORY_START = EPOCH_DAY * SECONDS_PER_DAY
 HISTORY_END = END_DAY * SECONDS_PER_DAY
 
 HOUR = 3_600
-_MEAN_REVERSION_HALF_LIFE_DAYS = 730.0
 _LOG_VOL_PERSISTENCE = 0.97  # day-to-day AR(1) coefficient of log volatility
 _LOG_VOL_SHOCK = 0.12
 _INTRADAY_VOL_SHOCK = 0.3
+_LONGEST_HALF_LIFE_DAYS = 730.0
+_LEVEL_SPREAD = 0.35  # stationary standard deviation of the log price around log(start_price)
+_ANCHOR_BLOCK_DAYS = 2_048
+_INITIAL_STATE_INDEX = 1 << 40  # a generator index no anchor block reaches
 _MIN_GENERATED_TICKS = 4
 
 # generator streams, so that the draws of anchors, minutes and ticks never overlap
@@ -491,9 +495,27 @@ class _GeneratedFeed(_Feed):
         self._knot = np.floor(hours).astype(np.int64)
         self._knot_weight = hours - self._knot
         self._minute_offsets = 60 * (sessions.open_minute + np.arange(self._minutes, dtype=np.int64))
-        self._anchors_ready = False
+        # the daily anchors, filled lazily from 2000-01-01 on (see _anchor_through)
+        self._day_is_open = is_open
+        self._log_close = np.empty(len(all_days))
+        self._log_previous = np.empty(len(all_days))
+        self._day_vol = np.empty(len(all_days))
+        self._anchored = 0
         self._anchor_lock = threading.Lock()
-        self._anchor_is_open = is_open
+        self._log_start = math.log(spec.start_price)
+        open_share = len(sessions.weekdays) / 7
+        self._daily_vol = spec.annual_volatility / math.sqrt(365.25 * open_share)
+        # start the walk from its stationary distribution, not exactly at start_price
+        # pull back towards start_price: half-life two years, or shorter for a volatile symbol so
+        # that its level stays within about 35 % (log) of start_price
+        variance_per_day = self._daily_vol**2 * open_share
+        pull = max(math.log(2.0) / _LONGEST_HALF_LIFE_DAYS, variance_per_day / (2 * _LEVEL_SPREAD**2))
+        self._reversion = 1.0 - pull
+        stationary = math.sqrt(variance_per_day / (1 - self._reversion**2))
+        initial = _generator(self.seed, self.key, _STREAM_ANCHORS, _INITIAL_STATE_INDEX).standard_normal()
+        self._deviation_state = float(initial) * stationary
+        self._previous_close_state = self._log_start + self._deviation_state
+        self._log_vol_state = 0.0
 
     def bars_per_day(self, timeframe_seconds: int) -> int:
         """Bars of a timeframe (at most a day long) on every whole open day."""
@@ -502,49 +524,55 @@ class _GeneratedFeed(_Feed):
         last = -(-sessions.close_minute * 60 // timeframe_seconds)
         return last - first
 
-    def _anchors(self) -> None:
-        """Per day: closing log price, previous open day's close and volatility (computed once)."""
+    def _anchor_through(self, last_index: int) -> None:
+        """Compute the per-day anchors (closing log price, the previous open day's close, the day's
+        volatility) up to day index ``last_index``, a block of days at a time from 2000-01-01.
+
+        Each block draws from its own generator and carries the walk's state over, so a day's
+        anchor is the same however far the computation has gone."""
         with self._anchor_lock:
-            if self._anchors_ready:
-                return
-            spec = self.spec
-            is_open = self._anchor_is_open
-            n_days = len(is_open)
-            rng = _generator(self.seed, self.key, _STREAM_ANCHORS, 0)
-            shocks = rng.standard_normal((2, n_days))
-            log_vol_var = _LOG_VOL_SHOCK**2 / (1 - _LOG_VOL_PERSISTENCE**2)
-            log_vol = _ar1(shocks[0] * _LOG_VOL_SHOCK, _LOG_VOL_PERSISTENCE, 0.0)
-            open_days_per_year = 365.25 * len(spec.sessions.weekdays) / 7
-            daily_vol = spec.annual_volatility / math.sqrt(open_days_per_year)
-            self._day_vol = daily_vol * np.exp(log_vol - log_vol_var)
-            reversion = 1.0 - math.log(2.0) / _MEAN_REVERSION_HALF_LIFE_DAYS
-            moves = np.where(is_open, self._day_vol * shocks[1], 0.0)
-            stationary = daily_vol / math.sqrt(1 - reversion**2) * math.sqrt(len(spec.sessions.weekdays) / 7)
-            initial = float(rng.standard_normal()) * stationary
-            self._log_close = math.log(spec.start_price) + _ar1(moves, reversion, initial)
-            # the close of the last open day before each day
-            index = np.arange(n_days)
-            last_open = np.maximum.accumulate(np.where(is_open, index, -1))
-            previous = np.concatenate(([-1], last_open[:-1]))
-            first_level = math.log(spec.start_price) + initial
-            self._log_previous = np.where(
-                previous >= 0, self._log_close[np.maximum(previous, 0)], first_level
-            )
-            self._anchors_ready = True
+            while self._anchored <= last_index:
+                block = self._anchored // _ANCHOR_BLOCK_DAYS
+                lo, hi = self._anchored, min(self._anchored + _ANCHOR_BLOCK_DAYS, len(self._log_close))
+                is_open = self._day_is_open[lo:hi]
+                shocks = _generator(self.seed, self.key, _STREAM_ANCHORS, block).standard_normal((2, hi - lo))
+                log_vol = _ar1(shocks[0] * _LOG_VOL_SHOCK, _LOG_VOL_PERSISTENCE, self._log_vol_state)
+                day_vol = self._daily_vol * np.exp(
+                    log_vol - _LOG_VOL_SHOCK**2 / (1 - _LOG_VOL_PERSISTENCE**2)
+                )
+                moves = np.where(is_open, day_vol * shocks[1], 0.0)
+                deviation = _ar1(moves, self._reversion, self._deviation_state)
+                log_close = self._log_start + deviation
+                # the close of the last open day before each day
+                local = np.arange(hi - lo)
+                last_open = np.maximum.accumulate(np.where(is_open, local, -1))
+                before = np.concatenate(([-1], last_open[:-1]))
+                self._log_previous[lo:hi] = np.where(
+                    before >= 0, log_close[np.maximum(before, 0)], self._previous_close_state
+                )
+                self._log_close[lo:hi] = log_close
+                self._day_vol[lo:hi] = day_vol
+                self._log_vol_state = float(log_vol[-1])
+                self._deviation_state = float(deviation[-1])
+                if last_open[-1] >= 0:
+                    self._previous_close_state = float(log_close[last_open[-1]])
+                self._anchored = hi
 
     def _make_days(self, days: IntArray) -> list[Rates]:
-        if not self._anchors_ready:
-            self._anchors()
+        last_index = int(days.max()) - EPOCH_DAY
+        if last_index >= self._anchored:
+            self._anchor_through(last_index)
         n_days, n = len(days), self._minutes
         index = days - EPOCH_DAY
         normals = np.empty((n_days, n + 25))
-        uniforms = np.empty((n_days, 5, n))
+        uniforms = np.empty((n_days, 3, n))
         for row, day in enumerate(days.tolist()):
             rng = _generator(self.seed, self.key, _STREAM_MINUTES, day)
             rng.standard_normal(out=normals[row])
             rng.random(out=uniforms[row])
         knots = normals[:, n:]
-        u_open, u_up, u_down, u_volume, u_spread = (uniforms[:, i] for i in range(5))
+        u_open, u_up, u_down = (uniforms[:, i] for i in range(3))
+        shocks = normals[:, :n]
 
         # a smooth random intraday volatility multiplier, interpolated between hourly knots
         level = (
@@ -555,7 +583,7 @@ class _GeneratedFeed(_Feed):
         # the Brownian bridge of minute closes between the previous open day's anchor and today's
         shape = self._sqrt_activity * multiplier
         sd = shape * (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", shape, shape)))[:, None]
-        walk = np.cumsum(sd * normals[:, :n], axis=1)
+        walk = np.cumsum(sd * shocks, axis=1)
         elapsed = np.cumsum(sd * sd, axis=1)
         start = self._log_previous[index][:, None]
         target = self._log_close[index][:, None]
@@ -576,8 +604,10 @@ class _GeneratedFeed(_Feed):
         high += high == low
         np.maximum(low, 1.0, out=low)
 
-        volume = np.floor(self._tick_rate * multiplier * (0.75 + 0.5 * u_volume) + 0.5)
-        spread = np.floor(self._typical_spread * (0.85 + 0.3 * u_spread) + 0.5)
+        # big moves come with more ticks and wider spreads (E|shock| = 0.8)
+        size = np.abs(shocks)
+        volume = np.floor(self._tick_rate * multiplier * (0.6 + 0.5 * size) + 0.5)
+        spread = np.floor(self._typical_spread * (0.88 + 0.15 * size) + 0.5)
 
         rates = np.empty(n_days * n, dtype=RATES_DTYPE)
         np.add((days * SECONDS_PER_DAY)[:, None], self._minute_offsets, out=rates["time"].reshape(n_days, n))
