@@ -82,7 +82,10 @@ class Sessions:
 
     def open_days_mask(self, days: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Vectorised ``day_is_open``."""
-        return np.isin(weekday_of_day(days), list(self.weekdays))
+        by_weekday = np.zeros(7, dtype=bool)
+        by_weekday[list(self.weekdays)] = True
+        open_days: npt.NDArray[np.bool_] = by_weekday[weekday_of_day(days)]
+        return open_days
 
     def is_open(self, t_sec: int) -> bool:
         """Whether the minute containing ``t_sec`` (epoch seconds) is open."""
