@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from mt5gateway.errors import (
     TerminalTimeout,
     TerminalUnavailable,
 )
-from mt5gateway.pool import TerminalEvent
+from mt5gateway.pool import Subscription, TerminalEvent
 from mt5gateway.pool.config import default_pool_config
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
@@ -27,6 +28,15 @@ from mt5gateway.terminal.records import Tick
 from .fixtures import STREAMING_SYMBOLS, Hammer, running_pool, serves, small_config, wait_until
 
 FOUR = ("BTCUSD", "ETHUSD", "EURUSD", "XAUUSD")
+
+
+def _drain(subscription: Subscription) -> list[Any]:
+    events = []
+    while True:
+        try:
+            events.append(subscription.get_nowait())
+        except asyncio.QueueEmpty:
+            return events
 
 
 async def test_calls_are_routed_and_answered_like_the_module() -> None:
@@ -92,6 +102,7 @@ async def test_last_error_belongs_to_the_calling_task() -> None:
 async def test_kill_9_fails_only_its_symbols_fast_and_it_serves_again_within_5_s() -> None:
     async with running_pool(small_config(FOUR)) as pool:
         events = pool.bus.subscribe("terminal")
+        ticks = pool.bus.subscribe("ticks")
         async with Hammer(pool, ["ETHUSD", "EURUSD", "XAUUSD"]) as hammer:
             await asyncio.sleep(0.3)
             killed_at = time.monotonic()
@@ -108,12 +119,22 @@ async def test_kill_9_fails_only_its_symbols_fast_and_it_serves_again_within_5_s
         status = pool.status("T1")
         assert status.restarts == 1 and status.status == "up"
         assert any(f"exit code -{signal.SIGKILL}" in line.message for line in pool.logs("T1", 1000))
-        seen = [events.get_nowait() for _ in range(events._queue.qsize())]
+        seen = _drain(events)
         assert [e.status for e in seen if isinstance(e, TerminalEvent) and e.terminal_id == "T1"] == [
             "down",
             "starting",
             "up",
         ]
+        # The restarted worker resumes the stream where the killed one stopped: no gap, no repeat.
+        await asyncio.sleep(1.0)
+        streamed = [e.ticks for e in _drain(ticks) if e.symbol == "BTCUSD"]
+        if streamed:
+            got = np.concatenate(streamed)
+            first, last = int(got["time_msc"][0]), int(got["time_msc"][-1])
+            truth = await pool.call(
+                "T1", "copy_ticks_range", "BTCUSD", first // 1000, last // 1000 + 1, c.COPY_TICKS_ALL
+            )
+            assert got.tolist() == truth[(truth["time_msc"] >= first) & (truth["time_msc"] <= last)].tolist()
 
 
 async def test_hung_worker_is_detected_within_its_deadline_and_restarted() -> None:
@@ -159,11 +180,7 @@ async def test_ticks_and_closed_bars_stream_in_order_without_gaps_or_repeats() -
             event = await asyncio.wait_for(anext(ticks), 2.0)
             assert event.ticks.dtype == TICKS_DTYPE
             received[event.symbol].append(event.ticks)
-        while True:
-            try:
-                bar = bars.get_nowait()
-            except asyncio.QueueEmpty:
-                break
+        for bar in _drain(bars):
             assert bar.rates.dtype == RATES_DTYPE and bar.timeframe == c.TIMEFRAME_M1
             closed[bar.symbol].append(int(bar.rates["time"][0]))
         for symbol in STREAMING_SYMBOLS:
