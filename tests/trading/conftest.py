@@ -13,6 +13,6 @@ from .gateway import Live, build_app, live_gateway
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     folder: Path = tmp_path_factory.mktemp("bridge")
-    app = build_app(folder / "broker.sqlite", folder / "journal.sqlite", trade_deadline=1.0)
+    app = build_app(folder / "broker.sqlite", folder / "journal.sqlite")
     with live_gateway(app) as gateway:
         yield gateway

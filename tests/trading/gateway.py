@@ -43,7 +43,7 @@ KEYS = {
 }
 
 
-def pool_config(broker_db: Path, *, trade_deadline: float = 10.0) -> Any:
+def pool_config(broker_db: Path, *, deadlines: dict[str, float] | None = None) -> Any:
     return parse_pool_config(
         {
             "terminals": [
@@ -51,7 +51,7 @@ def pool_config(broker_db: Path, *, trade_deadline: float = 10.0) -> Any:
                 {"id": "MT5_04", "symbols": ["ETHUSD"], "login": EUR_ACCOUNT},
             ],
             "sim": {"broker_db": str(broker_db)},
-            "deadlines": {"trade": trade_deadline},
+            "deadlines": deadlines or {},
             "backoff_initial": 0.2,
             "backoff_max": 1.0,
         },
@@ -60,7 +60,11 @@ def pool_config(broker_db: Path, *, trade_deadline: float = 10.0) -> Any:
 
 
 def build_app(
-    broker_db: Path, journal: Path, *, trade_deadline: float = 10.0, hub_limits: HubLimits | None = None
+    broker_db: Path,
+    journal: Path,
+    *,
+    deadlines: dict[str, float] | None = None,
+    hub_limits: HubLimits | None = None,
 ) -> FastAPI:
     settings = load_settings(
         None,
@@ -78,7 +82,7 @@ def build_app(
             ApiKeyConfig(name="pro", hash=hash_key(KEYS["pro"]), tier="PRO", scopes=("market",)),
         ),
     )
-    app = create_app(settings, TerminalPool(pool_config(broker_db, trade_deadline=trade_deadline)))
+    app = create_app(settings, TerminalPool(pool_config(broker_db, deadlines=deadlines)))
     return install(app, journal_path=journal, hub_limits=hub_limits, account_poll_s=0.1)
 
 
@@ -154,7 +158,8 @@ def main() -> None:
     parser.add_argument("--journal", type=Path, required=True)
     parser.add_argument("--latency", type=float, default=0.0, help="sim latency on MT5_03 once started")
     args = parser.parse_args()
-    app = build_app(args.broker_db, args.journal)
+    # Generous deadlines: with --latency every call (and each tick poll between calls) is slow.
+    app = build_app(args.broker_db, args.journal, deadlines={"fast": 10.0, "history": 10.0, "trade": 10.0})
 
     @app.get("/test/ready")
     async def ready() -> dict[str, bool]:

@@ -188,31 +188,36 @@ class TradingService:
 
     async def _run(self, entry: JournalEntry, prepare: Prepare, reconcile: Reconcile) -> TradeOutcome:
         metadata = {"idempotency_key": entry.key, "replayed": False, "reconciled": False}
-        async with self.sessions.session(entry.terminal_id, entry.login) as session:
-            metadata |= session.metadata()
-            if entry.outcome_unknown:
-                found = await reconcile(session, entry)
-                if found is not None:
-                    self.reconciled += 1
-                    outcome = TradeOutcome(200, {"success": True, "result": found})
-                    outcome = outcome.with_metadata(**metadata, reconciled=True, attempts=entry.attempts)
-                    self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
-                    return outcome
-            try:
+        try:
+            async with self.sessions.session(entry.terminal_id, entry.login) as session:
+                metadata |= session.metadata()
+                if entry.outcome_unknown:
+                    found = await reconcile(session, entry)
+                    if found is not None:
+                        self.reconciled += 1
+                        outcome = TradeOutcome(200, {"success": True, "result": found})
+                        outcome = outcome.with_metadata(**(metadata | {"reconciled": True, "attempts": entry.attempts}))
+                        self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
+                        return outcome
                 prepared = await prepare(session, entry)
-            except GatewayError:
-                if not entry.outcome_unknown:
-                    self.journal.forget(entry.owner, entry.key)
-                raise
-            attempts = self.journal.mark_sending(entry.owner, entry.key)
-            self.sends += 1
-            started = time.perf_counter()
-            result = await session.call_raw("order_send", prepared.request)
-            metadata |= {"attempts": attempts, "send_ms": round((time.perf_counter() - started) * 1000, 3)}
-            outcome = await self._answer(session, result, prepared)
-            outcome = outcome.with_metadata(**metadata)
-            self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
-            return outcome
+                attempts = self.journal.mark_sending(entry.owner, entry.key)
+                return await self._send(session, entry, prepared, metadata | {"attempts": attempts})
+        except GatewayError:
+            # Refused or failed before anything was sent: the key is free to use again.
+            self.journal.forget(entry.owner, entry.key)
+            raise
+
+    async def _send(
+        self, session: Session, entry: JournalEntry, prepared: _Prepared, metadata: dict[str, Any]
+    ) -> TradeOutcome:
+        """Send (the attempt is already committed) and store the answer; a lost answer stays unknown."""
+        self.sends += 1
+        started = time.perf_counter()
+        result = await session.call_raw("order_send", prepared.request)
+        metadata["send_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        outcome = (await self._answer(session, result, prepared)).with_metadata(**metadata)
+        self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
+        return outcome
 
     async def _answer(self, session: Session, result: Any, prepared: _Prepared) -> TradeOutcome:
         if result is None:
