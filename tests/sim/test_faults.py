@@ -44,15 +44,15 @@ def test_disconnect_fails_every_call_until_reconnect(mt5: ModuleType) -> None:
 
 
 def test_latency_delays_each_call_and_shows_as_ping(mt5: ModuleType) -> None:
-    mt5.default_terminal().control("latency", seconds=0.05)
+    mt5.default_terminal().control("latency", seconds=0.25)
     started = time.perf_counter()
     mt5.symbol_info_tick("EURUSD")
-    assert time.perf_counter() - started >= 0.05
-    assert mt5.terminal_info().ping_last == 50_000
+    assert time.perf_counter() - started >= 0.25
+    assert mt5.terminal_info().ping_last == 250_000
     mt5.default_terminal().control("latency", seconds=0)
     started = time.perf_counter()
     mt5.symbol_info_tick("EURUSD")
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.25
 
 
 def test_hang_blocks_the_next_call_until_release(mt5: ModuleType) -> None:
@@ -67,9 +67,10 @@ def test_hang_blocks_the_next_call_until_release(mt5: ModuleType) -> None:
     caller.join(2)
     assert not caller.is_alive() and results[0] is not None
     # only that one call hung
+    assert mt5.default_terminal().faults.hang_pending is False
     started = time.perf_counter()
     mt5.symbol_info_tick("EURUSD")
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5
 
 
 def test_hang_for_a_duration(mt5: ModuleType) -> None:
