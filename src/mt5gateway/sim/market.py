@@ -51,9 +51,9 @@ maps them to ``last_error`` codes.
 
 Memory
 ------
-Caches are bounded LRUs per symbol: 128 days of minute bars (about 11 MB), 8192 days of hourly
-rows (about 12 MB) and 48 hours of ticks (a few MB), so one worker process serving one symbol stays
-well under 64 MB of market data.
+Caches are bounded LRUs per symbol: 128 days of minute bars (about 11 MB), 4096 days of hourly
+rows (about 6 MB; long D1, W1 and MN1 spans do not pass through the minute cache) and 24 hours of
+ticks (about 4 MB): some 25 MB of market data for a worker process serving one symbol.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ _STREAM_MINUTES = 2
 _STREAM_TICKS = 3
 
 _BASE_CACHE_DAYS = 128
-_COARSE_CACHE_DAYS = 8_192
-_TICK_CACHE_CHUNKS = 48
+_COARSE_CACHE_DAYS = 4_096
+_TICK_CACHE_CHUNKS = 24
 _GENERATION_BATCH_DAYS = 8  # small batches keep the temporaries in cache
 
 _INFO_FLAGS = c.TICK_FLAG_BID | c.TICK_FLAG_ASK
@@ -421,15 +421,16 @@ class _Feed:
         """The base bars of each of ``days`` (open days), one array per day."""
         raise NotImplementedError
 
-    def days_base(self, days: IntArray) -> list[Rates]:
-        """The base bars of each day in ``days`` (cached)."""
+    def days_base(self, days: IntArray, *, remember: bool = True) -> list[Rates]:
+        """The base bars of each day in ``days``, from the cache or made (and cached if ``remember``)."""
         found = [self._base_cache.get(int(day)) for day in days]
         missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
         made: dict[int, Rates] = {}
         for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
             batch = missing[start : start + _GENERATION_BATCH_DAYS]
             for day, rows in zip(batch.tolist(), self._make_days(batch), strict=True):
-                self._base_cache.put(day, rows)
+                if remember:
+                    self._base_cache.put(day, rows)
                 made[day] = rows
         return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
 
@@ -440,7 +441,8 @@ class _Feed:
         made: dict[int, Rates] = {}
         for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
             batch = missing[start : start + _GENERATION_BATCH_DAYS]
-            for day, base in zip(batch.tolist(), self.days_base(batch), strict=True):
+            # long spans of days would only flush the minute cache: made, aggregated, dropped
+            for day, base in zip(batch.tolist(), self.days_base(batch, remember=False), strict=True):
                 rows = self.coarsen(base)
                 self._coarse_cache.put(day, rows)
                 made[day] = rows
@@ -617,7 +619,8 @@ class _GeneratedFeed(_Feed):
         rates["tick_volume"] = np.maximum(volume, _MIN_GENERATED_TICKS, out=volume).ravel()
         rates["spread"] = np.maximum(spread, 1.0, out=spread).ravel()
         rates["real_volume"] = 0
-        return list(rates.reshape(n_days, n))
+        # one array per day (not views of the batch), so that evicting a day frees its memory
+        return [day_rates.copy() for day_rates in rates.reshape(n_days, n)] if n_days > 1 else [rates]
 
 
 class _ReplayFeed(_Feed):
