@@ -36,7 +36,7 @@ def _row(measure: str, timing: Timing, target_s: float, baseline: Timing) -> tup
     ratio = value / baseline.median if baseline.median else float("inf")
     return (
         measure,
-        f"{value * 1e6:,.1f} us ({ratio:,.0f}x baseline {baseline.median * 1e6:,.2f} us)",
+        f"{value * 1e6:,.1f} us ({ratio:,.1f}x baseline {baseline.median * 1e6:,.2f} us)",
         f"<= {target_s * 1e6:,.0f} us",
         "yes" if value <= target_s else "NO",
     )
