@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,8 +47,9 @@ def test_history_is_identical_in_another_process(market: Market) -> None:
         "from tests.sim.test_market import NOW_MSC, SEED, _digest\n"
         "print(_digest(Market(DEFAULT_SYMBOLS, seed=SEED, clock=ManualClock(NOW_MSC))))\n"
     )
+    repo = Path(__file__).resolve().parents[2]
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120, cwd=repo
     )
     assert result.stdout.strip() == _digest(market)
 
