@@ -18,8 +18,9 @@ from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
 BARS = 100_000
 DAY_START = datetime(2024, 1, 9, tzinfo=UTC)  # a Tuesday: EURUSD trades all day
 DAY_END = datetime(2024, 1, 9, 23, 59, 59, tzinfo=UTC)
-# A running clock from a Wednesday noon: markets open, as on a trading day.
-CLOCK = ClockSpec(origin_msc=int(datetime(2024, 1, 10, 12, tzinfo=UTC).timestamp() * 1000))
+# A running clock from a Wednesday noon, markets open as on a trading day; half a minute in, so
+# the live minute already has ticks (just after a minute turns the market takes a slower path).
+CLOCK = ClockSpec(origin_msc=int(datetime(2024, 1, 10, 12, 0, 30, tzinfo=UTC).timestamp() * 1000))
 NETTING_LOGIN = 5000002  # buys and sells offset each other, so positions do not pile up
 NETTING_PASSWORD = "demo2"
 
