@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -314,3 +316,12 @@ def test_config_is_plain_picklable_data() -> None:
     assert terminal.symbols_total() == 16
     assert terminal.symbol_info("EURUSD.x").description == "EURUSD, raw spread"
     terminal.close()
+
+
+@pytest.mark.parametrize("name", API_FUNCTIONS)
+def test_signatures_match_the_contract(name: str) -> None:
+    def shape(function: Callable[..., object]) -> list[tuple[str, object, object]]:
+        parameters = inspect.signature(function).parameters.values()
+        return [(p.name, p.kind, p.default) for p in parameters if p.name != "self"]
+
+    assert shape(getattr(SimTerminal, name)) == shape(getattr(TerminalAPI, name))
