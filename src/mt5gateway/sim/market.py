@@ -496,6 +496,7 @@ class _GeneratedFeed(_Feed):
         hours = (sessions.open_minute + np.arange(self._minutes)) / 60.0
         self._knot = np.floor(hours).astype(np.int64)
         self._knot_weight = hours - self._knot
+        self._knot_rest = 1.0 - self._knot_weight
         self._minute_offsets = 60 * (sessions.open_minute + np.arange(self._minutes, dtype=np.int64))
         # the daily anchors, filled lazily from 2000-01-01 on (see _anchor_through)
         self._day_is_open = is_open
@@ -560,6 +561,14 @@ class _GeneratedFeed(_Feed):
                     self._previous_close_state = float(log_close[last_open[-1]])
                 self._anchored = hi
 
+    @staticmethod
+    def _ticks_beyond(uniform: FloatArray, sigma: FloatArray) -> FloatArray:
+        """How far (whole ticks) a minute's high or low reaches past its open and close."""
+        reach = uniform * 1.2
+        reach *= sigma
+        reach += 0.5
+        return np.floor(reach, out=reach)
+
     def _make_days(self, days: IntArray) -> list[Rates]:
         last_index = int(days.max()) - EPOCH_DAY
         if last_index >= self._anchored:
@@ -575,41 +584,61 @@ class _GeneratedFeed(_Feed):
         knots = normals[:, n:]
         u_open, u_up, u_down = (uniforms[:, i] for i in range(3))
         shocks = normals[:, :n]
+        # (in-place arithmetic below: fewer temporaries, the batch stays in cache)
 
         # a smooth random intraday volatility multiplier, interpolated between hourly knots
-        level = (
-            knots[:, self._knot] * (1.0 - self._knot_weight) + knots[:, self._knot + 1] * self._knot_weight
-        )
-        multiplier = np.exp(_INTRADAY_VOL_SHOCK * level)
+        multiplier = knots[:, self._knot] * self._knot_rest
+        multiplier += knots[:, self._knot + 1] * self._knot_weight
+        multiplier *= _INTRADAY_VOL_SHOCK
+        np.exp(multiplier, out=multiplier)
 
         # the Brownian bridge of minute closes between the previous open day's anchor and today's
-        shape = self._sqrt_activity * multiplier
-        sd = shape * (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", shape, shape)))[:, None]
-        walk = np.cumsum(sd * shocks, axis=1)
+        sd = multiplier * self._sqrt_activity
+        sd *= (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", sd, sd)))[:, None]
+        log_path = np.cumsum(sd * shocks, axis=1)
         elapsed = np.cumsum(sd * sd, axis=1)
-        start = self._log_previous[index][:, None]
-        target = self._log_close[index][:, None]
-        log_path = start + walk - elapsed / elapsed[:, -1:] * (walk[:, -1:] - (target - start))
+        start = self._log_previous[index]
+        missing_move = (log_path[:, -1] - (self._log_close[index] - start)) / elapsed[:, -1]
+        elapsed *= missing_move[:, None]
+        log_path -= elapsed
+        log_path += start[:, None]
 
         # prices in ticks, as integer-valued floats (exact far beyond any price here)
-        price = np.exp(log_path) / self.spec.tick_size
+        price = np.exp(log_path, out=log_path)
+        price *= 1.0 / self.spec.tick_size
         close = np.floor(price + 0.5)
-        sigma = sd * price  # the minute's volatility in ticks
-        previous_close = np.empty_like(close)
-        previous_close[:, 0] = np.floor(np.exp(start[:, 0]) / self.spec.tick_size + 0.5)
-        previous_close[:, 1:] = close[:, :-1]
+        sigma = np.multiply(sd, price, out=sd)  # the minute's volatility in ticks
+        opens = np.empty_like(close)
+        opens[:, 0] = np.floor(np.exp(start) / self.spec.tick_size + 0.5)
+        opens[:, 1:] = close[:, :-1]
         centered = u_open - 0.5
-        opens = previous_close + np.copysign(1.0 + np.floor(np.abs(centered) * 0.6 * sigma), centered)
+        jump = np.abs(centered)
+        jump *= 0.6
+        jump *= sigma
+        np.floor(jump, out=jump)
+        jump += 1.0
+        opens += np.copysign(jump, centered, out=jump)
         np.maximum(opens, 1.0, out=opens)
-        high = np.maximum(opens, close) + np.floor(u_up * 1.2 * sigma + 0.5)
-        low = np.minimum(opens, close) - np.floor(u_down * 1.2 * sigma + 0.5)
+        high = np.maximum(opens, close)
+        high += self._ticks_beyond(u_up, sigma)
+        low = np.minimum(opens, close)
+        low -= self._ticks_beyond(u_down, sigma)
         high += high == low
         np.maximum(low, 1.0, out=low)
 
         # big moves come with more ticks and wider spreads (E|shock| = 0.8)
-        size = np.abs(shocks)
-        volume = np.floor(self._tick_rate * multiplier * (0.6 + 0.5 * size) + 0.5)
-        spread = np.floor(self._typical_spread * (0.88 + 0.15 * size) + 0.5)
+        size = np.abs(shocks, out=shocks)
+        volume = size * 0.5
+        volume += 0.6
+        volume *= multiplier
+        volume *= self._tick_rate
+        volume += 0.5
+        np.floor(volume, out=volume)
+        spread = size * 0.15
+        spread += 0.88
+        spread *= self._typical_spread
+        spread += 0.5
+        np.floor(spread, out=spread)
 
         rates = np.empty(n_days * n, dtype=RATES_DTYPE)
         np.add((days * SECONDS_PER_DAY)[:, None], self._minute_offsets, out=rates["time"].reshape(n_days, n))
