@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from mt5gateway.errors import BadRequest, GatewayError
 from mt5gateway.pool import PoolConfig, TerminalPool
@@ -29,6 +29,8 @@ from .fill import FILL_KINDS, create_fill_job, run_fill_job
 from .source import DirectTerminal, SymbolCaller
 
 __all__ = ["add_arguments", "run"]
+
+_STEPS = 1_000  # resolution of the progress bar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,15 +96,12 @@ async def _fill(store: Store, args: argparse.Namespace, jobs: list[Job]) -> list
         ) as progress:
             for job in jobs:
                 label = f"{job.symbol} {job.what} job {job.id[:8]}"
-                bar = progress.add_task(label, total=1.0, completed=job.progress)
-                finished.append(
-                    await run_fill_job(
-                        store,
-                        source,
-                        job.id,
-                        on_progress=lambda seen, bar=bar: progress.update(bar, completed=seen.progress),
-                    )
-                )
+                bar = progress.add_task(label, total=_STEPS, completed=round(job.progress * _STEPS))
+
+                def advance(seen: Job, bar: TaskID = bar) -> None:
+                    progress.update(bar, completed=round(seen.progress * _STEPS))
+
+                finished.append(await run_fill_job(store, source, job.id, on_progress=advance))
     return finished
 
 

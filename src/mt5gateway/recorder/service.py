@@ -151,7 +151,7 @@ def _csv(chunks: Iterator[NDArray[Any]]) -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         if not header_sent:
-            writer.writerow(rows.dtype.names)
+            writer.writerow(rows.dtype.names or ())
             header_sent = True
         writer.writerows(rows.tolist())
         yield buffer.getvalue().encode()
