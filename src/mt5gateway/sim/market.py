@@ -640,16 +640,27 @@ class _GeneratedFeed(_Feed):
         spread += 0.5
         np.floor(spread, out=spread)
 
-        rates = np.empty(n_days * n, dtype=RATES_DTYPE)
-        np.add((days * SECONDS_PER_DAY)[:, None], self._minute_offsets, out=rates["time"].reshape(n_days, n))
-        to_price = self.scale / self.spec.tick_points
-        for field, ticks in (("open", opens), ("high", high), ("low", low), ("close", close)):
-            np.divide(ticks.ravel(), to_price, out=rates[field])
-        rates["tick_volume"] = np.maximum(volume, _MIN_GENERATED_TICKS, out=volume).ravel()
-        rates["spread"] = np.maximum(spread, 1.0, out=spread).ravel()
-        rates["real_volume"] = 0
-        # one array per day (not views of the batch), so that evicting a day frees its memory
-        return [day_rates.copy() for day_rates in rates.reshape(n_days, n)] if n_days > 1 else [rates]
+        np.maximum(volume, _MIN_GENERATED_TICKS, out=volume)
+        np.maximum(spread, 1.0, out=spread)
+        opens /= self.scale / self.spec.tick_points
+        high /= self.scale / self.spec.tick_points
+        low /= self.scale / self.spec.tick_points
+        close /= self.scale / self.spec.tick_points
+        times = (days * SECONDS_PER_DAY)[:, None] + self._minute_offsets
+        # one array per day, written directly (evicting a day frees exactly its memory)
+        out = []
+        for row in range(n_days):
+            rates = np.empty(n, dtype=RATES_DTYPE)
+            rates["time"] = times[row]
+            rates["open"] = opens[row]
+            rates["high"] = high[row]
+            rates["low"] = low[row]
+            rates["close"] = close[row]
+            rates["tick_volume"] = volume[row]
+            rates["spread"] = spread[row]
+            rates["real_volume"] = 0
+            out.append(rates)
+        return out
 
 
 class _ReplayFeed(_Feed):
@@ -860,8 +871,7 @@ class Market:
         level = feed.coarse_seconds if coarse else feed.base_seconds
         if calendar or TIMEFRAME_SECONDS[timeframe] != level:
             rows = _aggregate(rows, _period_keys(rows["time"], timeframe))
-        lo = int(np.searchsorted(rows["time"], from_sec, side="left"))
-        hi = int(np.searchsorted(rows["time"], to_sec, side="right"))
+        lo, hi = np.searchsorted(rows["time"], [from_sec, to_sec + 1]).tolist()
         return rows[lo:hi]
 
     def _newest(self, feed: _Feed, timeframe: int, date_from: int, count: int, now_msc: int) -> Rates:
