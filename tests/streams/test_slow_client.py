@@ -1,0 +1,111 @@
+"""A stalled WebSocket client does not delay a healthy one, and is dropped past its bound (measured)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import websockets
+
+from mt5gateway.streams.hub import HubLimits
+from tests.trading.gateway import KEYS, Live, build_app, live_gateway
+
+MESSAGES = 300
+# Random text: permessage-deflate cannot shrink it, so ~14 MB cross the wire, far more than the
+# stalled socket and its peer can buffer.
+PADDING = base64.b64encode(os.urandom(48_000)).decode()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    folder = tmp_path_factory.mktemp("slow-client")
+    limits = HubLimits(max_queue=100, max_lag_s=1.0, watchdog_s=0.05)
+    with live_gateway(
+        build_app(folder / "broker.sqlite", folder / "journal.sqlite", hub_limits=limits)
+    ) as gateway:
+        yield gateway
+
+
+async def publish_burst(live: Live) -> None:
+    """On the server's loop: MESSAGES stamped messages on ``terminals``, 500 a second."""
+
+    async def burst() -> None:
+        for sequence in range(MESSAGES):
+            message = {
+                "type": "terminal_status",
+                "sequence": sequence,
+                "sent": time.time(),
+                "padding": PADDING,
+            }
+            live.bridge.hub.publish("terminals", message)
+            await asyncio.sleep(0.002)
+
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(burst(), live.loop))
+
+
+async def subscribed(live: Live, **options: Any) -> Any:
+    ws = await websockets.connect(live.ws_url, additional_headers={"X-API-Key": KEYS["viewer"]}, **options)
+    await ws.send(orjson.dumps({"type": "subscribe", "channels": ["terminals"]}).decode())
+    while orjson.loads(await ws.recv())["type"] != "subscribed":
+        pass
+    return ws
+
+
+def stalled_socket(live: Live) -> socket.socket:
+    """A socket with a small receive buffer (no kernel autotuning): it fills after a few frames.
+
+    Its client library stops reading after one queued frame (``max_queue=1``), and the test never
+    reads from it again: a stalled client.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
+    host, port = live.base_url.removeprefix("http://").split(":")
+    sock.connect((host, int(port)))
+    return sock
+
+
+async def healthy_latencies(live: Live, *, with_stalled_client: bool) -> tuple[list[float], Any]:
+    healthy = await subscribed(live)
+    stalled = await subscribed(live, sock=stalled_socket(live), max_queue=1) if with_stalled_client else None
+    latencies: list[float] = []
+
+    async def read() -> None:
+        while len(latencies) < MESSAGES:
+            message = orjson.loads(await healthy.recv())
+            if message.get("sequence") is not None:
+                latencies.append(time.time() - message["sent"])
+
+    reader = asyncio.create_task(read())
+    await publish_burst(live)
+    await asyncio.wait_for(reader, 10)
+    await healthy.close()
+    return latencies, stalled
+
+
+async def test_stalled_client_does_not_delay_a_healthy_one_and_is_dropped(live: Live) -> None:
+    baseline, _ = await healthy_latencies(live, with_stalled_client=False)
+    dropped_before = live.bridge.hub.stats.dropped_clients
+    with_stalled, stalled = await healthy_latencies(live, with_stalled_client=True)
+    assert len(with_stalled) == MESSAGES  # the healthy client got every message
+    p99 = statistics.quantiles(with_stalled, n=100)[98]
+    p99_baseline = statistics.quantiles(baseline, n=100)[98]
+    print(f"healthy client p99: {p99 * 1000:.2f} ms with a stalled peer, {p99_baseline * 1000:.2f} ms alone")
+    assert p99 < max(0.05, 5 * p99_baseline)
+    deadline = time.monotonic() + 5
+    while live.bridge.hub.stats.dropped_clients == dropped_before:
+        assert time.monotonic() < deadline, "the stalled client was never dropped"
+        await asyncio.sleep(0.05)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with asyncio.timeout(10):
+            while True:
+                await stalled.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+    assert "slow consumer" in closed.value.rcvd.reason
