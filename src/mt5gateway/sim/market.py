@@ -586,8 +586,7 @@ class _GeneratedFeed(_Feed):
         """How far (whole ticks) a minute's high or low reaches past its open and close."""
         reach = uniform * 1.2
         reach *= sigma
-        reach += 0.5
-        return np.floor(reach, out=reach)
+        return np.rint(reach, out=reach)
 
     def _make_days(self, days: IntArray) -> list[Rates]:
         last_index = int(days.max()) - EPOCH_DAY
@@ -625,10 +624,10 @@ class _GeneratedFeed(_Feed):
         # prices in ticks, as integer-valued floats (exact far beyond any price here)
         price = np.exp(log_path, out=log_path)
         price *= 1.0 / self.spec.tick_size
-        close = np.floor(price + 0.5)
+        close = np.rint(price)
         sigma = np.multiply(sd, price, out=sd)  # the minute's volatility in ticks
         opens = np.empty_like(close)
-        opens[:, 0] = np.floor(np.exp(start) / self.spec.tick_size + 0.5)
+        opens[:, 0] = np.rint(np.exp(start) / self.spec.tick_size)
         opens[:, 1:] = close[:, :-1]
         centered = u_open - 0.5
         jump = np.abs(centered)
@@ -651,13 +650,11 @@ class _GeneratedFeed(_Feed):
         volume += 0.6
         volume *= multiplier
         volume *= self._tick_rate
-        volume += 0.5
-        np.floor(volume, out=volume)
+        np.rint(volume, out=volume)
         spread = size * 0.15
         spread += 0.88
         spread *= self._typical_spread
-        spread += 0.5
-        np.floor(spread, out=spread)
+        np.rint(spread, out=spread)
 
         np.maximum(volume, _MIN_GENERATED_TICKS, out=volume)
         np.maximum(spread, 1.0, out=spread)
