@@ -58,12 +58,13 @@ ticks (about 4 MB): some 25 MB of market data for a worker process serving one s
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import math
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -413,7 +414,7 @@ def _bar_from_ticks(ticks: Ticks, open_time: int, scale: float) -> Rates:
 # ------------------------------------------------------------------------------------------ feeds
 
 
-class _Feed:
+class _Feed(abc.ABC):
     """One symbol's source of bars (per day, at its base timeframe) and ticks (per chunk)."""
 
     spec: SymbolSpec
@@ -435,38 +436,44 @@ class _Feed:
         # the chunk last_tick read: (first msc, end msc, ticks, their time_msc)
         self.live_chunk: tuple[int, int, Ticks, IntArray] | None = None
 
+    @abc.abstractmethod
     def _make_days(self, days: IntArray) -> list[Rates]:
         """The base bars of each of ``days`` (open days), one array per day."""
-        raise NotImplementedError
+
+    @staticmethod
+    def _through_cache(
+        cache: _LRU[int, Rates], days: IntArray, make: Callable[[IntArray], list[Rates]], remember: bool
+    ) -> list[Rates]:
+        """Each day's rows from ``cache``; the missing ones made a batch at a time (and cached if
+        ``remember``)."""
+        found = [cache.get(int(day)) for day in days]
+        missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
+        made: dict[int, Rates] = {}
+        for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
+            batch = missing[start : start + _GENERATION_BATCH_DAYS]
+            for day, rows in zip(batch.tolist(), make(batch), strict=True):
+                if remember:
+                    cache.put(day, rows)
+                made[day] = rows
+        return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
 
     def days_base(self, days: IntArray, *, remember: bool = True) -> list[Rates]:
-        """The base bars of each day in ``days``, from the cache or made (and cached if ``remember``)."""
-        found = [self._base_cache.get(int(day)) for day in days]
-        missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
-        made: dict[int, Rates] = {}
-        for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
-            batch = missing[start : start + _GENERATION_BATCH_DAYS]
-            for day, rows in zip(batch.tolist(), self._make_days(batch), strict=True):
-                if remember:
-                    self._base_cache.put(day, rows)
-                made[day] = rows
-        return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
+        """The base bars of each day in ``days`` (cached if ``remember``)."""
+        return self._through_cache(self._base_cache, days, self._make_days, remember)
 
     def days_coarse(self, days: IntArray) -> list[Rates]:
-        """The day's bars aggregated to ``coarse_seconds`` (hourly rows), cached."""
-        found = [self._coarse_cache.get(int(day)) for day in days]
-        missing = np.array([int(day) for day, rows in zip(days, found, strict=True) if rows is None])
-        made: dict[int, Rates] = {}
-        for start in range(0, len(missing), _GENERATION_BATCH_DAYS):
-            batch = missing[start : start + _GENERATION_BATCH_DAYS]
-            # long spans of days would only flush the minute cache: made, aggregated, dropped
-            for day, base in zip(batch.tolist(), self.days_base(batch, remember=False), strict=True):
-                rows = self.coarsen(base)
-                self._coarse_cache.put(day, rows)
-                made[day] = rows
-        return [rows if rows is not None else made[int(day)] for day, rows in zip(days, found, strict=True)]
+        """The bars of each day in ``days`` aggregated to ``coarse_seconds`` (hourly rows), cached.
+
+        Long spans would only flush the minute cache, so their minutes are made and dropped."""
+        return self._through_cache(
+            self._coarse_cache,
+            days,
+            lambda batch: [self.coarsen(base) for base in self.days_base(batch, remember=False)],
+            True,
+        )
 
     def coarsen(self, base: Rates) -> Rates:
+        """A day's base bars aggregated to ``coarse_seconds``."""
         if self.coarse_seconds == self.base_seconds:
             return base
         return _aggregate(base, _period_keys(base["time"], c.TIMEFRAME_H1))
