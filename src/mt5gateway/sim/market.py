@@ -508,7 +508,6 @@ class _GeneratedFeed(_Feed):
         all_days = np.arange(EPOCH_DAY, END_DAY, dtype=np.int64)
         is_open = sessions.open_days_mask(all_days)
         self.open_days = all_days[is_open]
-        self._first = sessions.open_minute
         self._minutes = sessions.minutes_per_day
         activity = _activity_profile(spec.session)
         spread_shape = _spread_profile(spec.session, activity)
@@ -535,12 +534,12 @@ class _GeneratedFeed(_Feed):
         self._log_start = math.log(spec.start_price)
         open_share = len(sessions.weekdays) / 7
         self._daily_vol = spec.annual_volatility / math.sqrt(365.25 * open_share)
-        # start the walk from its stationary distribution, not exactly at start_price
         # pull back towards start_price: half-life two years, or shorter for a volatile symbol so
         # that its level stays within about 35 % (log) of start_price
         variance_per_day = self._daily_vol**2 * open_share
         pull = max(math.log(2.0) / _LONGEST_HALF_LIFE_DAYS, variance_per_day / (2 * _LEVEL_SPREAD**2))
         self._reversion = 1.0 - pull
+        # start the walk from its stationary distribution, not exactly at start_price
         stationary = math.sqrt(variance_per_day / (1 - self._reversion**2))
         initial = self._anchor_streams.generator(_INITIAL_STATE_INDEX).standard_normal()
         self._deviation_state = float(initial) * stationary
