@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -12,6 +13,7 @@ from mt5gateway.market.cache import IndicatorCache
 from mt5gateway.market.service import MarketService
 from mt5gateway.pool import TerminalPool
 
+from .auth import CLIENT_KEY_SCHEME
 from .deps import Gateway
 from .errors import install_error_handlers
 from .keys import KeyStore
@@ -65,4 +67,21 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(admin.router)
+    _document_client_key(app)
     return app
+
+
+def _document_client_key(app: FastAPI) -> None:
+    """Add the ``ClientKey`` security scheme the market routes name (their check reads the header)."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build_schema()  # FastAPI keeps it as app.openapi_schema
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["ClientKey"] = (
+                CLIENT_KEY_SCHEME
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,27 +3,60 @@
 Only a key marked ``trusted`` (a front end's own backend) may state its user's tier with
 ``X-User-Tier`` (absent means the lowest tier); any other key gets its own tier whatever it sends.
 Each client request also takes a token from its key's rate-limit bucket.
+
+The client check reads its headers from the request itself rather than through FastAPI parameter
+dependencies: it runs on every market request, and each dependency level costs more than the whole
+check. ``CLIENT_AUTH_OPENAPI`` documents the headers instead (security scheme ``ClientKey``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from mt5gateway.errors import Forbidden, Unauthorized
 from mt5gateway.market.tiers import Tier
 
-from .deps import GatewayDep
+from .deps import GatewayDep, gateway_of
 from .settings import Scope
 
-__all__ = ["AdminAuth", "Caller", "MarketCaller", "require_admin", "require_scope"]
+__all__ = [
+    "CLIENT_AUTH_OPENAPI",
+    "CLIENT_KEY_SCHEME",
+    "AdminAuth",
+    "Caller",
+    "MarketCaller",
+    "admin_key_header",
+    "require_admin",
+    "require_scope",
+]
 
-_client_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="a client key")
-_admin_key = APIKeyHeader(name="X-Admin-API-Key", auto_error=False, description="the admin key")
+CLIENT_KEY_SCHEME: dict[str, Any] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "a client key (mt5gateway keys new)",
+}
+CLIENT_AUTH_OPENAPI: dict[str, Any] = {
+    "security": [{"ClientKey": []}],
+    "parameters": [
+        {
+            "name": "X-User-Tier",
+            "in": "header",
+            "required": False,
+            "description": "the end user's tier; honoured for trusted keys only (absent: the lowest tier)",
+            "schema": {"type": "string"},
+        }
+    ],
+}
+
+admin_key_header = APIKeyHeader(
+    name="X-Admin-API-Key", scheme_name="AdminKey", auto_error=False, description="the admin key"
+)
 
 
 @dataclass(frozen=True)
@@ -36,34 +69,26 @@ class Caller:
     trusted: bool
 
 
-def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
+def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency that authenticates the client key, checks ``scope`` and the rate limit."""
 
-    async def authenticate(
-        gateway: GatewayDep,
-        api_key: Annotated[str | None, Security(_client_key)] = None,
-        user_tier: Annotated[
-            str | None,
-            Header(
-                alias="X-User-Tier",
-                description="the end user's tier; honoured for trusted keys only (absent: FREE)",
-            ),
-        ] = None,
-    ) -> Caller:
-        key = gateway.keys.client(api_key)
+    async def authenticate(request: Request) -> Caller:
+        gateway = gateway_of(request)
+        headers = request.headers
+        key = gateway.keys.client(headers.get("x-api-key"))
         if key is None:
             raise Unauthorized("Unauthorized")
         if scope not in key.scopes:
             raise Forbidden(f"This key does not have the {scope} scope", scope=scope)
         gateway.limiter.hit(key.name, key.rate_limit_per_minute, key.rate_limit_burst)
-        tier = gateway.tiers.tier(user_tier if key.trusted else key.tier)
+        tier = gateway.tiers.tier(headers.get("x-user-tier") if key.trusted else key.tier)
         return Caller(key_name=key.name, tier=tier, scopes=key.scopes, trusted=key.trusted)
 
     return authenticate
 
 
 async def require_admin(
-    gateway: GatewayDep, admin_key: Annotated[str | None, Security(_admin_key)] = None
+    gateway: GatewayDep, admin_key: Annotated[str | None, Security(admin_key_header)] = None
 ) -> None:
     """Refuse anything but the admin key."""
     if not gateway.keys.is_admin(admin_key):

@@ -16,7 +16,7 @@ from .metrics import Metrics
 from .ratelimit import RateLimiter
 from .settings import ApiSettings
 
-__all__ = ["Gateway", "GatewayDep", "get_gateway"]
+__all__ = ["Gateway", "GatewayDep", "gateway_of", "get_gateway"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,15 @@ class Gateway:
     metrics: Metrics
 
 
-def get_gateway(request: Request) -> Gateway:
-    """The app's ``Gateway``."""
+def gateway_of(request: Request) -> Gateway:
+    """The ``Gateway`` of the app serving ``request``."""
     gateway: Gateway = request.app.state.gateway
     return gateway
+
+
+async def get_gateway(request: Request) -> Gateway:
+    """The app's ``Gateway`` (an async dependency: a sync one would run in a thread pool)."""
+    return gateway_of(request)
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Security
-from fastapi.security import APIKeyHeader
 from starlette.responses import Response
 
 from mt5gateway.errors import Unauthorized
 
+from ..auth import admin_key_header
 from ..deps import GatewayDep
 from ..responses import OrjsonResponse
 from ..schemas import ErrorBody, HealthResponse
@@ -20,11 +20,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["health"])
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-_metrics_admin_key = APIKeyHeader(
-    name="X-Admin-API-Key",
-    auto_error=False,
-    description="the admin key; not needed when the service is bound to loopback",
-)
 
 
 @router.get(
@@ -50,9 +45,12 @@ async def health(gateway: GatewayDep) -> Any:
     },
 )
 async def metrics(
-    gateway: GatewayDep, admin_key: Annotated[str | None, Security(_metrics_admin_key)] = None
+    gateway: GatewayDep, admin_key: Annotated[str | None, Security(admin_key_header)] = None
 ) -> Response:
-    """Prometheus metrics: requests, latency, terminal up gauges and restarts."""
+    """Prometheus metrics: requests, latency, terminal up gauges and restarts.
+
+    Needs the admin key unless the service is bound to loopback (``metrics_public_on_loopback``).
+    """
     settings = gateway.settings
     open_on_loopback = settings.metrics_public_on_loopback and settings.host in _LOOPBACK_HOSTS
     if not open_on_loopback and not gateway.keys.is_admin(admin_key):

@@ -10,8 +10,8 @@ from starlette.responses import Response
 from mt5gateway.indicators import OverlayParams, parse_overlay_params
 from mt5gateway.market.service import MAX_BARS, MAX_TICKS
 
-from ..auth import MarketCaller
-from ..deps import GatewayDep
+from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
+from ..deps import GatewayDep, gateway_of
 from ..responses import JSONBytes
 from ..schemas import (
     BarsResponse,
@@ -72,13 +72,13 @@ def _overlay_params(request: Request) -> OverlayParams:
     return parse_overlay_params(query) if query else _DEFAULT_OVERLAY_PARAMS
 
 
-@router.get("/symbols", response_model=SymbolsResponse)
+@router.get("/symbols", response_model=SymbolsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def symbols(caller: MarketCaller) -> dict[str, Any]:
     """The symbols the caller's tier may use."""
     return {"success": True, "tier": caller.tier.name, "symbols": list(caller.tier.symbols)}
 
 
-@router.get("/timeframes", response_model=TimeframesResponse)
+@router.get("/timeframes", response_model=TimeframesResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any]:
     """The timeframes the caller's tier may use, shortest first."""
     granted = set(caller.tier.timeframes)
@@ -90,24 +90,26 @@ async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any
     "/indicators/{symbol}/{timeframe}",
     response_class=JSONBytes,
     responses={200: {"model": IndicatorResponse}},
-    openapi_extra={"parameters": _overlay_query_parameters()},
+    openapi_extra={
+        **CLIENT_AUTH_OPENAPI,
+        "parameters": [*CLIENT_AUTH_OPENAPI["parameters"], *_overlay_query_parameters()],
+    },
 )
 async def indicators(
     request: Request,
     caller: MarketCaller,
-    gateway: GatewayDep,
     symbol: str,
     timeframe: str,
     bars: Annotated[int, Query(ge=100, le=MAX_BARS, description="bars of OHLC returned")] = 1000,
 ) -> Response:
     """OHLC, fractals and horizontal and diagonal lines (SPEC 7); overlay parameters as query options."""
-    body = await gateway.market.indicators(
+    body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
     return JSONBytes(body)
 
 
-@router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse)
+@router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def bars(
     caller: MarketCaller,
     gateway: GatewayDep,
@@ -130,7 +132,7 @@ async def bars(
     )
 
 
-@router.get("/ticks/{symbol}", response_model=TicksResponse)
+@router.get("/ticks/{symbol}", response_model=TicksResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def ticks(
     caller: MarketCaller,
     gateway: GatewayDep,
@@ -145,7 +147,7 @@ async def ticks(
     )
 
 
-@router.get("/quotes", response_model=QuotesResponse)
+@router.get("/quotes", response_model=QuotesResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def quotes(
     caller: MarketCaller,
     gateway: GatewayDep,

@@ -1,0 +1,196 @@
+"""HTTP service throughput and latency (issue 4), with the load generator in the same run.
+
+The gateway runs as ``mt5gateway serve`` in a subprocess on the 15 simulated terminals (uvicorn,
+one process); the load generator is a minimal keep-alive HTTP/1.1 client on asyncio streams in this
+process (httpx costs more CPU per request than the server does, which on 2 cores would measure the
+client). Each run: 32 connections for a few seconds after a warm-up.
+
+Targets: cached ``/api/indicators/EURUSD/H1?bars=1000`` >= 3,000 req/s with p99 <= 10 ms; uncached
+(a second server with the indicator cache disabled, so every request fetches the bars from the
+terminal, computes and serialises) >= 300 req/s; the indicator computation on 5,000 bars <= 5 ms.
+Baseline: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+
+from bench._util import Timing, print_table, time_calls
+from mt5gateway.api.keys import generate_key, hash_key
+from mt5gateway.indicators import OverlayParams, compute_overlays, find_overlays, minimum_history
+from mt5gateway.sim.terminal import SimConfig, SimTerminal
+from mt5gateway.terminal import constants as c
+
+CONNECTIONS = 32
+DURATION_S = 6.0
+WARMUP_S = 1.5
+CACHED_PATH = "/api/indicators/EURUSD/H1?bars=1000"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _gateway(key: str, *, cache_size: int) -> Iterator[str]:
+    """``mt5gateway serve`` in a subprocess; yields its base URL once /api/health answers ok."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "bench.toml"
+        config.write_text(
+            "[api]\n"
+            f"port = {port}\n"
+            f"indicator_cache_size = {cache_size}\n"
+            "[api.rate_limit]\nper_minute = 100000000\nburst = 1000000\n"
+            f'[[api.keys]]\nname = "bench"\nhash = "{hash_key(key)}"\ntier = "PRO"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MT5GW_API_")}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mt5gateway.cli",
+                "serve",
+                "--config",
+                str(config),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
+                        if orjson.loads(response.read())["status"] == "ok":
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+async def _connection(
+    port: int, request: bytes, stop_at: float, record_from: float, latencies: list[float]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while (now := time.perf_counter()) < stop_at:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            body = await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 200"):
+                status_line = head.partition(b"\r\n")[0]
+                raise RuntimeError(f"unexpected response: {status_line!r} {body[:300]!r}")
+            if now >= record_from:
+                latencies.append(time.perf_counter() - now)
+    finally:
+        writer.close()
+
+
+async def _load(port: int, path: str, key: str) -> tuple[float, Timing]:
+    """Requests per second and latencies of ``CONNECTIONS`` keep-alive clients looping on ``path``."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n\r\n".encode()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    record_from = start + WARMUP_S
+    stop_at = record_from + DURATION_S
+    await asyncio.gather(
+        *(_connection(port, request, stop_at, record_from, latencies) for _ in range(CONNECTIONS))
+    )
+    return len(latencies) / DURATION_S, Timing(latencies)
+
+
+def _run_load(base: str, path: str, key: str) -> tuple[float, Timing]:
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        import uvloop
+
+        return uvloop.run(_load(port, path, key))
+    except ImportError:
+        return asyncio.run(_load(port, path, key))
+
+
+def _http_row(
+    measure: str, rate: float, timing: Timing, target_rate: float, target_p99_ms: float | None
+) -> tuple[str, str, str, str]:
+    p50, p99 = timing.percentile(50) * 1000, timing.percentile(99) * 1000
+    ok = rate >= target_rate and (target_p99_ms is None or p99 <= target_p99_ms)
+    target = f">= {target_rate:,.0f} req/s" + (f", p99 <= {target_p99_ms:g} ms" if target_p99_ms else "")
+    return (measure, f"{rate:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms", target, "yes" if ok else "NO")
+
+
+def _computation_rows() -> list[tuple[str, str, str, str]]:
+    terminal = SimTerminal(SimConfig(seed=42, db_path=":memory:"))
+    terminal.initialize()
+    rates = terminal.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 0, 5000)
+    params = OverlayParams()
+    assert len(rates) == 5000 >= minimum_history(params)
+    high, low, close = (rates[name].astype("float64") for name in ("high", "low", "close"))
+    analysis = time_calls(lambda: find_overlays(high, low, close, params), repeat=30, warmup=3)
+    payload = time_calls(lambda: compute_overlays(rates, params, bars=5000, digits=5), repeat=30, warmup=3)
+    body = compute_overlays(rates, params, bars=5000, digits=5)
+    serialise = time_calls(lambda: orjson.dumps({"success": True, "data": body}), repeat=30, warmup=3)
+    terminal.shutdown()
+
+    def row(measure: str, timing: Timing, target_ms: float | None) -> tuple[str, str, str, str]:
+        value = timing.median * 1000
+        if target_ms is None:
+            return (measure, f"{value:.2f} ms (median)", "-", "-")
+        return (
+            measure,
+            f"{value:.2f} ms (median)",
+            f"<= {target_ms:g} ms",
+            "yes" if value <= target_ms else "NO",
+        )
+
+    return [
+        row("indicators on 5,000 H1 bars: fractals, ATR, lines", analysis, 5.0),
+        row("  + 5,000-bar response payload (compute_overlays)", payload, None),
+        row("  + orjson of that payload", serialise, None),
+    ]
+
+
+def main() -> None:
+    key = generate_key()
+    rows = _computation_rows()
+    with _gateway(key, cache_size=512) as base:
+        rate, timing = _run_load(base, "/api/timeframes", key)
+        rows.append(_http_row("baseline /api/timeframes (32 conns)", rate, timing, 0, None))
+        rate, timing = _run_load(base, CACHED_PATH, key)
+        rows.append(_http_row(f"cached {CACHED_PATH}", rate, timing, 3000, 10))
+    with _gateway(key, cache_size=0) as base:
+        rate, timing = _run_load(base, CACHED_PATH, key)
+        rows.append(_http_row("uncached (cache off: fetch, compute, serialise)", rate, timing, 300, None))
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
