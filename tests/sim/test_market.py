@@ -315,3 +315,18 @@ def test_history_does_not_depend_on_what_was_asked_before() -> None:
         direct.rates_range("AUDUSD", c.TIMEFRAME_M1, 1_000_000_000, 1_000_100_000),
         wandering.rates_range("AUDUSD", c.TIMEFRAME_M1, 1_000_000_000, 1_000_100_000),
     )
+
+
+def test_results_are_copies_a_caller_may_edit(market: Market) -> None:
+    bars = market.rates_range("EURUSD", c.TIMEFRAME_M1, MONDAY + 3600, MONDAY + 7200)
+    ticks = market.ticks_range("EURUSD", (MONDAY + 3600) * 1000, (MONDAY + 3660) * 1000, c.COPY_TICKS_ALL)
+    latest = market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 5)
+    kept = bars.copy(), ticks.copy(), latest.copy()
+    for array in (bars, ticks, latest):
+        array["time"] = 0
+    assert np.array_equal(market.rates_range("EURUSD", c.TIMEFRAME_M1, MONDAY + 3600, MONDAY + 7200), kept[0])
+    assert np.array_equal(
+        market.ticks_range("EURUSD", (MONDAY + 3600) * 1000, (MONDAY + 3660) * 1000, c.COPY_TICKS_ALL),
+        kept[1],
+    )
+    assert np.array_equal(market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 5), kept[2])

@@ -268,9 +268,11 @@ def _aggregate(rows: Rates, keys: IntArray) -> Rates:
 
 
 def _join(parts: list[npt.NDArray[np.void]], dtype: np.dtype[np.void]) -> npt.NDArray[np.void]:
-    """``np.concatenate`` of same-dtype record arrays, as raw bytes (the record path is far slower)."""
+    """A new array joining same-dtype record arrays (never a view of one: callers hand results out
+    and must not let a caller's edit reach a cache). Joined as raw bytes: the record path is far
+    slower."""
     if len(parts) == 1:
-        return parts[0]
+        return parts[0].copy()
     if not parts:
         return np.empty(0, dtype=dtype)
     joined: npt.NDArray[np.void] = np.concatenate(
