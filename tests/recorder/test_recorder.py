@@ -22,6 +22,7 @@ from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
 from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 from mt5gateway.store import Store
+from mt5gateway.store.tables import TICKS
 from mt5gateway.terminal import constants as c
 
 SYMBOL = "BTCUSD"  # trades every day, so the test runs any day of the week
@@ -78,6 +79,38 @@ async def test_recorder_rereads_from_the_newest_stored_tick_and_builds_the_termi
         assert recorder.stats.ticks_written == len(terminal_ticks) - np.count_nonzero(
             seed["time_msc"] >= first
         )
+
+
+async def test_a_failing_store_does_not_stop_the_recorder(store: Store) -> None:
+    config = parse_pool_config(
+        {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}
+    )
+    async with TerminalPool(config) as pool:
+        recorder = Recorder(store=store, pool=pool, symbols=[SYMBOL])
+        task = asyncio.create_task(recorder.run())
+        try:
+            await asyncio.wait_for(recorder.ready.wait(), 120)
+            with store.engine.begin() as connection:
+                TICKS.drop(connection)  # every write fails from now on
+            await _until(lambda: recorder.stats.store_failures > 0)
+            with store.engine.begin() as connection:
+                TICKS.create(connection)
+            catch_ups = recorder.stats.catch_ups
+            await _until(
+                lambda: recorder.stats.catch_ups > catch_ups and store.newest_tick(SYMBOL) is not None
+            )
+            assert not task.done()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
 
 
 def test_record_killed_with_sigkill_mid_batch_loses_no_tick(tmp_path: Path, store_url: str) -> None:

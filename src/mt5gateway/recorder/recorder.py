@@ -9,7 +9,8 @@ later minute arrived) and the longer bars holding them go in the same transactio
 Nothing the terminal still has is lost: on start, and whenever the bus dropped events or a terminal
 came back up, the recorder re-reads the terminal's ticks from where its record ends (on start, from
 the minute of the newest stored tick, so that minute's bar is built whole) up to the terminal's now.
-Replayed ticks change nothing in the store.
+Replayed ticks change nothing in the store. A store that fails (a database restart) does not stop
+the recorder either: what was not written is dropped and re-read the same way once the store answers.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 
 from mt5gateway.errors import GatewayError
-from mt5gateway.store import Store, tick_sequence
+from mt5gateway.store import STORE_ERRORS, Store, tick_sequence
 from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
 
 from .bars import KEPT_TIMEFRAMES, aggregate_bars, bars_from_ticks, period_start
@@ -55,13 +56,14 @@ class TickBus(Protocol):
 
 @dataclass
 class RecorderStats:
-    """Counters since start: ticks taken and written, bars written, batches, re-reads."""
+    """Counters since start: ticks taken and written, bars written, batches, re-reads, store failures."""
 
     ticks_received: int = 0
     ticks_written: int = 0
     bars_written: int = 0
     batches: int = 0
     catch_ups: int = 0
+    store_failures: int = 0
 
 
 @dataclass
@@ -162,13 +164,13 @@ class Recorder:
                 if self._stale and time.monotonic() >= self._retry_at:
                     await self._catch_up()
                 if self._batch_due():
-                    await self.flush()
+                    await self._flush_or_forget()
         finally:
             if self._next_get is not None:
                 self._next_get.cancel()
             ticks.close()
             terminals.close()
-            with contextlib.suppress(GatewayError):
+            with contextlib.suppress(*STORE_ERRORS):
                 await self.flush()
 
     async def _next_event(self, subscription: Any) -> Any:
@@ -207,9 +209,28 @@ class Recorder:
             except GatewayError as exc:
                 log.warning("cannot re-read %s yet: %s", symbol, exc.message)
                 self._retry_at = time.monotonic() + _RETRY_AFTER
+            except STORE_ERRORS as exc:
+                self._forget_unwritten(exc)
+                return
             else:
                 self._stale.discard(symbol)
                 self.stats.catch_ups += 1
+
+    async def _flush_or_forget(self) -> None:
+        try:
+            await self.flush()
+        except STORE_ERRORS as exc:
+            self._forget_unwritten(exc)
+
+    def _forget_unwritten(self, exc: Exception) -> None:
+        """The store failed a read or write: drop what is not written and re-read it all from the
+        terminal, from the store's newest tick, once the store answers again."""
+        log.error("the store failed (%s): re-reading from its newest tick once it answers", exc)
+        self.stats.store_failures += 1
+        self._streams.clear()
+        self._stale = set(self.symbols)
+        self._first_pending_at = None
+        self._retry_at = time.monotonic() + _RETRY_AFTER
 
     async def _catch_up_symbol(self, symbol: str) -> None:
         stream = self._streams.get(symbol)

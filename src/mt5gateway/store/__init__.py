@@ -6,11 +6,13 @@ reads as MT5 arrays, completeness per symbol per day, and jobs.
 
 from __future__ import annotations
 
+from .bulk import STORE_ERRORS
 from .engine import create_store_engine, data_dir, default_url, migrate, normalize_url
 from .jobs import Job, JobState, advance_job, create_job, finish_job, get_job, resumable_jobs
 from .store import DayCompleteness, Store, SymbolCounts, tick_sequence
 
 __all__ = [
+    "STORE_ERRORS",
     "DayCompleteness",
     "Job",
     "JobState",

@@ -12,6 +12,7 @@ Either way a row whose key exists is skipped (``update=False``) or overwritten o
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,9 +21,13 @@ import psycopg
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-__all__ = ["ColumnBatch", "driver_connection", "upsert_batch"]
+__all__ = ["STORE_ERRORS", "ColumnBatch", "driver_connection", "upsert_batch"]
 
 ColumnBatch = Mapping[str, "NDArray[Any] | str"]
+
+# What a failing database raises: SQLAlchemy's wrapper, or the drivers' own errors from the fast
+# paths that use the DB-API connection directly.
+STORE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, sqlite3.Error, psycopg.Error)
 
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _PGCOPY_TRAILER = b"\xff\xff"
