@@ -112,3 +112,13 @@ def test_index_last_tick_after_the_session_close(market: Market, clock: ManualCl
         <= market.last_tick("US30").time_msc
         < (WEDNESDAY + 22 * 3600) * 1000
     )
+
+
+def test_last_tick_stays_at_the_close_through_the_weekend(market: Market, clock: ManualClock) -> None:
+    saturday = WEDNESDAY + 3 * DAY
+    clock.set_msc(saturday * 1000 + 1)
+    close = market.last_tick("GBPUSD")
+    for _ in range(30):
+        clock.advance(1_800)
+        assert market.last_tick("GBPUSD") == close
+    assert clock.now_msc() > (saturday + 14 * 3600) * 1000

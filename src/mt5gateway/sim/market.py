@@ -65,6 +65,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
@@ -416,6 +417,17 @@ def _bar_from_ticks(ticks: Ticks, open_time: int, scale: float) -> Rates:
 # ------------------------------------------------------------------------------------------ feeds
 
 
+@dataclass(frozen=True, slots=True)
+class _LiveChunk:
+    """The tick chunk ``last_tick`` read last, kept so that the next call is a binary search."""
+
+    start_msc: int
+    end_msc: int
+    ticks: Ticks
+    times: IntArray
+    before: Tick | None  # the last tick before the chunk, when the chunk had none at or before now
+
+
 class _Feed(abc.ABC):
     """One symbol's source of bars (per day, at its base timeframe) and ticks (per chunk)."""
 
@@ -435,8 +447,7 @@ class _Feed(abc.ABC):
         self._base_cache: _LRU[int, Rates] = _LRU(_BASE_CACHE_DAYS)
         self._coarse_cache: _LRU[int, Rates] = _LRU(_COARSE_CACHE_DAYS)
         self._tick_cache: _LRU[int, Ticks] = _LRU(_TICK_CACHE_CHUNKS)
-        # the chunk last_tick read: (first msc, end msc, ticks, their time_msc)
-        self.live_chunk: tuple[int, int, Ticks, IntArray] | None = None
+        self.live_chunk: _LiveChunk | None = None
 
     @abc.abstractmethod
     def _make_days(self, days: IntArray) -> list[Rates]:
@@ -997,10 +1008,12 @@ class Market:
         feed = self._feed(symbol)
         now_msc = self.clock.now_msc()
         live = feed.live_chunk
-        if live is not None and live[0] <= now_msc < live[1]:
-            position = int(live[3].searchsorted(now_msc, side="right"))
+        if live is not None and live.start_msc <= now_msc < live.end_msc:
+            position = int(live.times.searchsorted(now_msc, side="right"))
             if position:
-                return Tick._make(live[2][position - 1].item())
+                return Tick._make(live.ticks[position - 1].item())
+            if live.before is not None:
+                return live.before
         return self._last_tick_slow(feed, now_msc)
 
     def _last_tick_slow(self, feed: _Feed, now_msc: int) -> Tick:
@@ -1009,17 +1022,23 @@ class Market:
         chunk = now_sec - now_sec % step
         ticks = feed.chunk_ticks(chunk)
         times = ticks["time_msc"]
-        feed.live_chunk = (chunk * 1000, (chunk + step) * 1000, ticks, times)
         position = int(times.searchsorted(now_msc, side="right"))
         if position:
+            feed.live_chunk = _LiveChunk(chunk * 1000, (chunk + step) * 1000, ticks, times, None)
             return Tick._make(ticks[position - 1].item())
-        # the last bar before this chunk: its last tick is the newest one
-        day_index = int(np.searchsorted(feed.open_days, now_sec // SECONDS_PER_DAY, side="right"))
+        before = self._last_tick_before(feed, chunk)
+        feed.live_chunk = _LiveChunk(chunk * 1000, (chunk + step) * 1000, ticks, times, before)
+        return before
+
+    @staticmethod
+    def _last_tick_before(feed: _Feed, chunk: int) -> Tick:
+        """The last tick before the chunk starting at ``chunk``: that of the last earlier bar."""
+        day_index = int(np.searchsorted(feed.open_days, chunk // SECONDS_PER_DAY, side="right"))
         for index in range(day_index - 1, -1, -1):
             base = feed.days_base(feed.open_days[index : index + 1])[0]
-            before = base[base["time"] < chunk]
-            if len(before):
-                open_time = int(before["time"][-1])
-                earlier = feed.chunk_ticks(open_time - open_time % step)
+            earlier_bars = base["time"][base["time"] < chunk]
+            if len(earlier_bars):
+                open_time = int(earlier_bars[-1])
+                earlier = feed.chunk_ticks(open_time - open_time % feed.chunk_seconds)
                 return Tick._make(earlier[-1].item())
-        raise MarketError(f"{feed.spec.name} has no tick before {now_msc} msc")
+        raise MarketError(f"{feed.spec.name} has no tick before {chunk} (history starts in 2000)")
