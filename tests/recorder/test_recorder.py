@@ -46,8 +46,8 @@ async def test_recorder_rereads_from_the_newest_stored_tick_and_builds_the_termi
     )
     async with TerminalPool(config) as pool:
         now_msc = (await pool.call_symbol(SYMBOL, "symbol_info_tick", SYMBOL)).time_msc
-        # a record that ended about four minutes ago
-        seeded_from = now_msc // 1000 - 4 * 60
+        # a record that ended about twelve minutes ago
+        seeded_from = now_msc // 1000 - 12 * 60
         seed = await pool.call_symbol(
             SYMBOL, "copy_ticks_range", SYMBOL, seeded_from, seeded_from + 20, c.COPY_TICKS_ALL
         )
@@ -74,8 +74,17 @@ async def test_recorder_rereads_from_the_newest_stored_tick_and_builds_the_termi
         terminal_m1 = await pool.call_symbol(
             SYMBOL, "copy_rates_range", SYMBOL, c.TIMEFRAME_M1, first // 1000, closed_end - 1
         )
-        assert len(m1) >= 3
+        assert len(m1) >= 11
         np.testing.assert_array_equal(m1, terminal_m1)
+        # longer bars of the periods recorded whole are the terminal's too
+        whole_from = -(-first // 300_000) * 300
+        whole_to = closed_end // 300 * 300
+        m5 = store.read_bars(SYMBOL, "M5", whole_from, whole_to)
+        terminal_m5 = await pool.call_symbol(
+            SYMBOL, "copy_rates_range", SYMBOL, c.TIMEFRAME_M5, whole_from, whole_to - 1
+        )
+        assert len(m5) >= 1
+        np.testing.assert_array_equal(m5, terminal_m5)
         assert recorder.stats.ticks_written == len(terminal_ticks) - np.count_nonzero(
             seed["time_msc"] >= first
         )

@@ -142,8 +142,7 @@ def _pg_copy_upsert(
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
         else:
-            cursor.execute("RELEASE SAVEPOINT bulk_copy")
-            return rows
+            return rows  # the savepoint goes with the commit: no round trip to release it
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) "
             "ON COMMIT DELETE ROWS"
