@@ -43,12 +43,12 @@ def test_margin_of_forex_is_contract_over_leverage_in_the_base_currency(
     )
 
 
-def test_margin_of_cfds_is_the_notional_value(broker: Broker) -> None:
-    # XAUUSD (CFD, contract 100): 1 lot at 2000 = 200 000. US30 (CFDINDEX, contract 1): 0.1 lot at
-    # 40 000 = 4 000. BTCUSD (CFD, contract 1): 0.01 lot at 60 000 = 600.
-    assert broker.calc_margin(HEDGING_USD, BUY, "XAUUSD", 1.0, 2000.0) == 200_000.0
-    assert broker.calc_margin(HEDGING_USD, BUY, "US30", 0.1, 40_000.0) == 4000.0
-    assert broker.calc_margin(HEDGING_USD, SELL, "BTCUSD", 0.01, 60_000.0) == 600.0
+def test_margin_of_cfds_is_the_notional_value_over_leverage(broker: Broker) -> None:
+    # CFDLEVERAGE at the account's 1:100. XAUUSD (contract 100): 1 lot at 2000 = 200 000 / 100.
+    # US30 (contract 1): 0.1 lot at 40 000 = 4 000 / 100. BTCUSD (contract 1): 0.01 lot at 60 000 = 600 / 100.
+    assert broker.calc_margin(HEDGING_USD, BUY, "XAUUSD", 1.0, 2000.0) == 2000.0
+    assert broker.calc_margin(HEDGING_USD, BUY, "US30", 0.1, 40_000.0) == 40.0
+    assert broker.calc_margin(HEDGING_USD, SELL, "BTCUSD", 0.01, 60_000.0) == 6.0
 
 
 def test_profit_in_usd_of_usd_quoted_symbols(broker: Broker) -> None:
@@ -95,8 +95,8 @@ def test_account_figures_follow_open_positions(broker: Broker, market: Market) -
     info = broker.account_info(HEDGING_USD)
 
     assert info is not None
-    # Margin: 1000 USD for USDJPY, 0.1 x 100 x bid for gold (a sell's margin is at the bid).
-    expected_margin = round(1000 + 10 * gold.bid, 2)
+    # Margin: 1000 USD for USDJPY, 0.1 x 100 x bid / 100 for gold (a sell's margin is at the bid).
+    expected_margin = round(1000 + 0.1 * gold.bid, 2)
     assert info.margin == pytest.approx(expected_margin)
     spread_cost_jpy = (tick.bid - tick.ask) * 100_000
     expected_profit = round(spread_cost_jpy / tick.ask + (gold.bid - gold.ask) * 10, 2)

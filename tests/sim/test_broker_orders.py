@@ -299,7 +299,6 @@ def test_partial_close_leaves_the_rest_and_books_the_profit(
 
 
 def test_close_by_nets_two_opposite_positions(broker: Broker, market: Market, clock: ManualClock) -> None:
-    # XAUUSD is a CFD (no leverage): 0.3 lot is about 70 000 USD of margin.
     buy = market_order(broker, HEDGING_USD, "XAUUSD", c.ORDER_TYPE_BUY, 0.3)
     clock.advance(300)
     sell = market_order(broker, HEDGING_USD, "XAUUSD", c.ORDER_TYPE_SELL, 0.1)

@@ -32,9 +32,9 @@ def test_default_spec_is_consistent(name: str) -> None:
     assert spec.currency_profit in {"USD", "JPY", "CAD", "CHF"}
     expected_mode = {
         SessionKind.FOREX: c.SYMBOL_CALC_MODE_FOREX,
-        SessionKind.METAL: c.SYMBOL_CALC_MODE_CFD,
-        SessionKind.CRYPTO: c.SYMBOL_CALC_MODE_CFD,
-        SessionKind.INDEX: c.SYMBOL_CALC_MODE_CFDINDEX,
+        SessionKind.METAL: c.SYMBOL_CALC_MODE_CFDLEVERAGE,
+        SessionKind.CRYPTO: c.SYMBOL_CALC_MODE_CFDLEVERAGE,
+        SessionKind.INDEX: c.SYMBOL_CALC_MODE_CFDLEVERAGE,
     }[spec.session]
     assert spec.calc_mode == expected_mode
     if spec.session is SessionKind.FOREX:

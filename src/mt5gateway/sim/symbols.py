@@ -228,11 +228,13 @@ def _forex(
     )
 
 
-# calc mode and stops level (points) of each kind of CFD
+# calc mode and stops level (points) of each kind of CFD. Retail brokers margin metals, indices and
+# crypto with the account's leverage (CFDLEVERAGE): 1 lot of XAUUSD at 1:100 needs ~2,400 USD, not the
+# full notional that plain CFD mode would ask.
 _CFD_RULES: dict[SessionKind, tuple[int, int]] = {
-    SessionKind.METAL: (c.SYMBOL_CALC_MODE_CFD, 0),
-    SessionKind.INDEX: (c.SYMBOL_CALC_MODE_CFDINDEX, 10),
-    SessionKind.CRYPTO: (c.SYMBOL_CALC_MODE_CFD, 0),
+    SessionKind.METAL: (c.SYMBOL_CALC_MODE_CFDLEVERAGE, 0),
+    SessionKind.INDEX: (c.SYMBOL_CALC_MODE_CFDLEVERAGE, 10),
+    SessionKind.CRYPTO: (c.SYMBOL_CALC_MODE_CFDLEVERAGE, 0),
 }
 
 
