@@ -123,3 +123,26 @@ async def test_subscription_listeners_see_counts_and_status_counts_channels() ->
     await hub.disconnect(cb)
     assert seen == [("account:5001", 1), ("account:5001", 2), ("account:5001", 1), ("account:5001", 0)]
     assert hub.status()["active_connections"] == 0
+
+
+async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame() -> None:
+    hub = Hub()
+    socket = Socket()
+    client = hub.connect(socket.send, socket.close, batch_max=10)
+    hub.subscribe(client, "orders:5001")
+    hub.publish("orders:5001", {"n": 0})
+    await settle()
+    socket.open.clear()
+    hub.publish("orders:5001", {"n": 1})
+    await settle()  # the sender now waits on the socket with message 1
+    for i in range(2, 6):
+        hub.publish("orders:5001", {"n": i})
+    socket.open.set()
+    await settle()
+    assert socket.received == [
+        {"n": 0},
+        {"n": 1},
+        {"type": "batch", "messages": [{"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]},
+    ]
+    assert hub.stats.messages_sent == 6 and hub.stats.frames_sent == 3
+    await hub.stop()

@@ -3,8 +3,10 @@
 The MetaTrader5 module trades and reports for the account the terminal is logged into, so a
 terminal that hosts several accounts must ``login()`` to the right one before each request, and
 no other request may switch it away until that request is done. ``AccountSessions.session`` holds
-the terminal's lock for the whole request (the worker runs one call at a time anyway), switches
-only when the terminal is on another account, and reports what the switch cost.
+the terminal's gate for the whole request: requests for the account the terminal is on run
+together (the worker still runs one call at a time, but calls queue up without a round trip
+between them); a request for another account waits for them, switches alone, and reports what the
+switch cost.
 
 The account a terminal is on is remembered between requests; the memory is dropped whenever the
 terminal restarts (a restarted worker logs into its configured account again) or a call fails.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,6 +81,60 @@ class Session:
         }
 
 
+class _Gate:
+    """Who may use one terminal now: any number of requests for the account it is on, or one switch.
+
+    Requests for the account the terminal is on share it (their calls pipeline into the worker);
+    a request for another account waits until they are done, and from then on newcomers for the
+    current account wait behind it, so a switch is never starved. ``None`` (no account named) shares
+    with anyone, but never with a switch in progress.
+    """
+
+    def __init__(self) -> None:
+        self.changed = asyncio.Condition()
+        self.login: int | None = None
+        self.active = 0
+        self.switching = False
+        self.waiting: dict[int | None, int] = {}
+
+    def _may_enter(self, login: int | None) -> bool:
+        if self.switching:
+            return False
+        if self.active == 0 or login is None:
+            return True
+        others_waiting = any(count for other, count in self.waiting.items() if other not in (login, None))
+        return self.login == login and not others_waiting
+
+    async def enter(self, login: int | None, must_switch: Callable[[], bool]) -> bool:
+        """Wait for a turn; True when this request must switch the terminal (``switched`` after)."""
+        async with self.changed:
+            self.waiting[login] = self.waiting.get(login, 0) + 1
+            try:
+                await self.changed.wait_for(lambda: self._may_enter(login))
+            finally:
+                self.waiting[login] -= 1
+                if not self.waiting[login]:
+                    del self.waiting[login]
+            self.active += 1
+            if login is None:
+                return False
+            self.login = login
+            self.switching = must_switch()
+            return self.switching
+
+    async def switched(self) -> None:
+        """The switch is done (or failed): let the waiting requests in."""
+        async with self.changed:
+            self.switching = False
+            self.changed.notify_all()
+
+    async def leave(self) -> None:
+        """A request is done with the terminal."""
+        async with self.changed:
+            self.active -= 1
+            self.changed.notify_all()
+
+
 class AccountSessions:
     """Per-terminal locks and the account each terminal is on."""
 
@@ -87,7 +143,7 @@ class AccountSessions:
         # The account a request without a login trades on (the terminal's configured login), so that
         # such a request never lands on whichever account another request switched to last.
         self.default_logins = default_logins or {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._gates: dict[str, _Gate] = {}
         self._current: dict[str, int] = {}
         # Accounts found logged in on terminals whose config names none (login -> terminal, server).
         self.discovered: dict[int, tuple[str, str]] = {}
@@ -131,20 +187,26 @@ class AccountSessions:
         """Hold ``terminal_id`` for one request, logged into ``login`` (default: the configured one)."""
         if login is None:
             login = self.default_logins.get(terminal_id)
-        lock = self._locks.setdefault(terminal_id, asyncio.Lock())
-        async with lock:
+        gate = self._gates.setdefault(terminal_id, _Gate())
+        switching = await gate.enter(login, must_switch=lambda: self._current.get(terminal_id) != login)
+        try:
             switch_ms = 0.0
-            try:
-                if login is not None and self._current.get(terminal_id) != login:
+            if switching:
+                try:
                     switch_ms = await self._switch(terminal_id, login)
-                yield Session(pool=self.pool, terminal_id=terminal_id, login=login, switch_ms=switch_ms)
-            except (TerminalUnavailable, TerminalError) as exc:
-                # A refused order leaves the terminal where it was; anything else may have restarted it.
-                if not isinstance(exc, OrderRejected):
-                    self.forget(terminal_id)
-                raise
+                finally:
+                    await gate.switched()
+            yield Session(pool=self.pool, terminal_id=terminal_id, login=login, switch_ms=switch_ms)
+        except (TerminalUnavailable, TerminalError) as exc:
+            # A refused order leaves the terminal where it was; anything else may have restarted it.
+            if not isinstance(exc, OrderRejected):
+                self.forget(terminal_id)
+            raise
+        finally:
+            await gate.leave()
 
-    async def _switch(self, terminal_id: str, login: int) -> float:
+    async def _switch(self, terminal_id: str, login: int | None) -> float:
+        assert login is not None  # only a request for a named account switches
         info: AccountInfo | None = await self.pool.call(terminal_id, "account_info")
         if info is not None and info.login == login:
             self._current[terminal_id] = login

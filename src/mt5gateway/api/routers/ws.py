@@ -1,6 +1,7 @@
 """The WebSocket endpoint (``/ws`` and ``/websocket/ws``) and ``GET /ws/status``.
 
-A client authenticates with ``X-API-Key`` on the handshake or a first ``auth`` message, then
+A client authenticates with ``X-API-Key`` on the handshake or a first ``auth`` message (and may
+ask for ``batch`` frames under load with ``?batch=1``), then
 subscribes to channels (``mt5gateway.streams.protocol``). Each subscription is checked before any
 is made: the symbol must exist and the caller's tier must grant it (and the timeframe, for bars);
 account channels need the ``accounts`` scope and a known login. A message the server cannot act on
@@ -32,11 +33,13 @@ from mt5gateway.streams.protocol import (
 
 from .accounts import BridgeDep
 
-__all__ = ["AUTH_TIMEOUT_S", "MAX_SUBSCRIPTIONS", "router"]
+__all__ = ["AUTH_TIMEOUT_S", "BATCH_MAX", "MAX_SUBSCRIPTIONS", "router"]
 
 router = APIRouter(tags=["streams"])
 
 AUTH_TIMEOUT_S = 10.0
+# ``/ws?batch=1``: up to this many waiting messages per ``batch`` frame.
+BATCH_MAX = 200
 MAX_SUBSCRIPTIONS = 500
 # RFC 6455 1008: policy violation (no or bad key).
 _POLICY_VIOLATION = 1008
@@ -151,7 +154,8 @@ async def stream(websocket: WebSocket) -> None:
         await websocket.send_json(exc.body() | {"type": "error"})
         await websocket.close(_POLICY_VIOLATION, exc.message[:120])
         return
-    client = bridge.hub.connect(websocket.send_text, websocket.close)
+    batch = websocket.query_params.get("batch", "").lower() in ("1", "true", "yes")
+    client = bridge.hub.connect(websocket.send_text, websocket.close, batch_max=BATCH_MAX if batch else 1)
     connection = _Connection(gateway, bridge, key, tier, client)
     connection.reply(
         {
