@@ -206,7 +206,8 @@ class Store:
     ) -> list[tuple[Any, ...]]:
         # The DB-API cursor directly: a day of M1 bars must come back in a few milliseconds.
         if connection is None:
-            with self.engine.connect() as own:
+            # one SELECT needs no transaction: autocommit spares the BEGIN and ROLLBACK round trips
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
                 return self._raw_rows(sql, params, connection=own)
         marker = "?" if self.dialect == "sqlite" else "%s"
         cursor = driver_connection(connection).cursor()
