@@ -117,7 +117,7 @@ async def _connection(
 
 async def _load(port: int, path: str, key: str) -> tuple[float, Timing]:
     """Requests per second and latencies of ``CONNECTIONS`` keep-alive clients looping on ``path``."""
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
     latencies: list[float] = []
     start = time.perf_counter()
     record_from = start + WARMUP_S

@@ -127,6 +127,17 @@ def test_cached_indicator_is_served_without_recomputing(live: LiveGateway) -> No
     assert served_from_cache >= 1
     if recomputed == 0:
         assert first.content == second.content
+    assert first.headers["content-encoding"] == "gzip"  # httpx asks for it and decodes it
+
+
+def test_indicators_without_gzip_are_plain_json(live: LiveGateway) -> None:
+    with live.client("free", **{"Accept-Encoding": "identity"}) as client:
+        plain = client.get("/api/indicators/XAUUSD/D1", params={"bars": 150})
+    with live.client("free", **{"Accept-Encoding": "gzip;q=0, br"}) as client:
+        refused = client.get("/api/indicators/XAUUSD/D1", params={"bars": 150})
+    for response in (plain, refused):
+        assert "content-encoding" not in response.headers
+        assert response.json()["data"]["metadata"]["bars_returned"] == 150
 
 
 def test_free_tier_is_refused_pro_symbol(live: LiveGateway) -> None:

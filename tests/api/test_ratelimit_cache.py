@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 import pytest
 
 from mt5gateway.api.ratelimit import RateLimiter
 from mt5gateway.errors import RateLimited
-from mt5gateway.market.cache import IndicatorCache
+from mt5gateway.market.cache import IndicatorCache, PreparedBody
 
 
 class _Clock:
@@ -52,12 +53,13 @@ async def test_cache_serves_same_bytes_until_a_tick() -> None:
         computed.append(1)
         return str(len(computed)).encode()
 
-    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) == b"1"
-    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) == b"1"
+    first = await cache.get("EURUSD", ("EURUSD", "H1"), compute)
+    assert first.json == b"1"
+    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) is first
     cache.note_tick("GBPUSD")
-    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) == b"1"
+    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) is first
     cache.note_tick("EURUSD")
-    assert await cache.get("EURUSD", ("EURUSD", "H1"), compute) == b"2"
+    assert (await cache.get("EURUSD", ("EURUSD", "H1"), compute)).json == b"2"
     assert (cache.stats.hits, cache.stats.misses) == (2, 2)
 
 
@@ -69,11 +71,11 @@ async def test_cache_expires_after_max_age() -> None:
     async def compute() -> bytes:
         return next(bodies)
 
-    assert await cache.get("X", "k", compute) == b"a"
+    assert (await cache.get("X", "k", compute)).json == b"a"
     clock.now = 4.9
-    assert await cache.get("X", "k", compute) == b"a"
+    assert (await cache.get("X", "k", compute)).json == b"a"
     clock.now = 5.0
-    assert await cache.get("X", "k", compute) == b"b"
+    assert (await cache.get("X", "k", compute)).json == b"b"
 
 
 async def test_concurrent_misses_compute_once() -> None:
@@ -87,7 +89,8 @@ async def test_concurrent_misses_compute_once() -> None:
         return b"x"
 
     bodies = await asyncio.gather(*(cache.get("X", "k", compute) for _ in range(10)))
-    assert bodies == [b"x"] * 10
+    assert all(body is bodies[0] for body in bodies)
+    assert bodies[0].json == b"x"
     assert calls == 1
     assert cache.stats.shared == 9
 
@@ -127,3 +130,11 @@ async def test_capacity_evicts_least_recent_and_zero_disables() -> None:
     await disabled.get("X", "a", make("a"))
     await disabled.get("X", "a", make("a"))
     assert calls[-2:] == ["a", "a"]
+
+
+def test_prepared_body_gzip_is_made_once_and_round_trips() -> None:
+    body = PreparedBody(b'{"success":true,"data":[' + b"1.2345," * 1000 + b"0]}")
+    compressed = body.gzip()
+    assert body.gzip() is compressed
+    assert len(compressed) < len(body.json) / 4
+    assert gzip.decompress(compressed) == body.json

@@ -45,8 +45,15 @@ def load_configs(path: Path | None, **overrides: object) -> tuple[ApiSettings, P
 
 
 def run_server(app: FastAPI, settings: ApiSettings, *, log_level: str = "info") -> None:
-    """Serve ``app`` with uvicorn (httptools and uvloop when installed) until interrupted."""
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+    """Serve ``app`` with uvicorn (httptools when installed) until interrupted.
+
+    The event loop is asyncio's own, not uvloop: uvloop's ``add_reader`` switches the pool's worker
+    pipes to non-blocking mode, and a large answer (a few thousand bars) read with the blocking
+    ``Connection.recv`` then fails half-way, which the pool takes for a dead worker.
+    """
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=log_level, access_log=False, loop="asyncio"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

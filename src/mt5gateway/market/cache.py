@@ -3,7 +3,8 @@
 An entry is keyed by (symbol, timeframe, bars, parameters) and stamped with the symbol's *tick
 version*, a counter bumped for every tick event the pool publishes for that symbol. A new tick moves
 the forming bar (and, at a bar boundary, opens a new one), so any tick makes the symbol's entries
-stale; until then the pre-serialised JSON bytes are sent as they are. Entries also expire after
+stale; until then the pre-serialised JSON bytes are sent as they are (and their gzip form, made
+once on the first request that accepts it). Entries also expire after
 ``max_age`` seconds, so a tick event that never arrives cannot pin an old answer. Concurrent misses
 of one key share a single computation. Entries are evicted least recently used past ``capacity``;
 capacity 0 disables caching (every request computes).
@@ -12,12 +13,33 @@ capacity 0 disables caching (every request computes).
 from __future__ import annotations
 
 import asyncio
+import gzip
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-__all__ = ["CacheStats", "IndicatorCache"]
+__all__ = ["CacheStats", "IndicatorCache", "PreparedBody"]
+
+# Level 1 compresses an indicator response about 4.5x in a couple of milliseconds; higher levels
+# gain little more for several times the cost.
+_GZIP_LEVEL = 1
+
+
+class PreparedBody:
+    """A JSON body serialised once; its gzip form is made on first demand and kept."""
+
+    __slots__ = ("_gzip", "json")
+
+    def __init__(self, json: bytes) -> None:
+        self.json = json
+        self._gzip: bytes | None = None
+
+    def gzip(self) -> bytes:
+        """The body gzip-compressed (deterministic: no timestamp in the header)."""
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.json, compresslevel=_GZIP_LEVEL, mtime=0)
+        return self._gzip
 
 
 @dataclass
@@ -33,7 +55,7 @@ class CacheStats:
 class _Entry:
     version: int
     created: float
-    body: bytes
+    body: PreparedBody
 
 
 class IndicatorCache:
@@ -46,17 +68,17 @@ class IndicatorCache:
         self._clock = clock
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._versions: dict[str, int] = {}
-        self._inflight: dict[Hashable, asyncio.Task[bytes]] = {}
+        self._inflight: dict[Hashable, asyncio.Task[PreparedBody]] = {}
 
     def note_tick(self, symbol: str) -> None:
         """A tick for ``symbol`` arrived: its cached responses are stale from now on."""
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
 
-    async def get(self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def get(self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> PreparedBody:
         """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers)."""
         if self.capacity == 0:
             self.stats.misses += 1
-            return await compute()
+            return PreparedBody(await compute())
         version = self._versions.get(symbol, 0)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version and self._clock() - entry.created < self.max_age:
@@ -77,9 +99,9 @@ class IndicatorCache:
 
     async def _compute_and_store(
         self, key: Hashable, version: int, compute: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
+    ) -> PreparedBody:
         try:
-            body = await compute()
+            body = PreparedBody(await compute())
         finally:
             del self._inflight[key]
         # Stamped with the version read *before* computing: a tick that arrived meanwhile makes
@@ -91,7 +113,7 @@ class IndicatorCache:
         return body
 
 
-def _retrieve_exception(task: asyncio.Task[bytes]) -> None:
+def _retrieve_exception(task: asyncio.Task[PreparedBody]) -> None:
     # Every waiter may have gone (clients disconnected): mark a failure as seen so asyncio does
     # not log it as lost; the waiters that remain re-raise it themselves.
     if not task.cancelled():

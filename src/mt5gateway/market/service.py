@@ -24,7 +24,7 @@ from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.records import record_to_dict
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, timeframe_from_name
 
-from .cache import IndicatorCache
+from .cache import IndicatorCache, PreparedBody
 from .tiers import Tier, TierPolicy
 
 __all__ = ["MAX_BARS", "MAX_TICKS", "MarketService", "ResolvedRequest"]
@@ -233,8 +233,8 @@ class MarketService:
 
     async def indicators(
         self, *, tier: Tier, symbol: str, timeframe: str, bars: int, params: OverlayParams
-    ) -> bytes:
-        """The indicator response body (``{success, data}``) as JSON bytes, from the cache when current."""
+    ) -> PreparedBody:
+        """The indicator response body (``{success, data}``) serialised, from the cache when current."""
         request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
         key = (request.symbol, request.timeframe, bars, params, tier.name)
 

@@ -23,8 +23,11 @@ __all__ = ["AccountsCaller", "BridgeDep", "get_bridge", "router"]
 router = APIRouter(tags=["accounts"])
 
 
-def get_bridge(request: Request) -> Bridge:
-    """The bridge services (``mt5gateway.accounts.bridge.start`` put them on ``app.state``)."""
+async def get_bridge(request: Request) -> Bridge:
+    """The bridge services (``mt5gateway.accounts.bridge.start`` put them on ``app.state``).
+
+    ``async`` so that FastAPI calls it on the event loop rather than in its thread pool.
+    """
     bridge: Bridge = request.app.state.bridge
     return bridge
 

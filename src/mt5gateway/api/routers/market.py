@@ -72,6 +72,15 @@ def _overlay_params(request: Request) -> OverlayParams:
     return parse_overlay_params(query) if query else _DEFAULT_OVERLAY_PARAMS
 
 
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts gzip (named, or ``*``, without ``q=0``)."""
+    for item in accept_encoding.lower().split(","):
+        coding, _, parameters = item.partition(";")
+        if coding.strip() in ("gzip", "*"):
+            return parameters.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 @router.get("/symbols", response_model=SymbolsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def symbols(caller: MarketCaller) -> dict[str, Any]:
     """The symbols the caller's tier may use."""
@@ -106,7 +115,9 @@ async def indicators(
     body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
-    return JSONBytes(body)
+    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+        return JSONBytes(body.gzip(), headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return JSONBytes(body.json, headers={"Vary": "Accept-Encoding"})
 
 
 @router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
