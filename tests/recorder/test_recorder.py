@@ -90,6 +90,43 @@ async def test_recorder_rereads_from_the_newest_stored_tick_and_builds_the_termi
         )
 
 
+async def test_ticks_made_while_a_terminal_restarts_are_re_read(store: Store) -> None:
+    config = parse_pool_config(
+        {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}
+    )
+    async with TerminalPool(config) as pool:
+        recorder = Recorder(store=store, pool=pool, symbols=[SYMBOL])
+        task = asyncio.create_task(recorder.run())
+        try:
+            await asyncio.wait_for(recorder.ready.wait(), 120)
+            catch_ups = recorder.stats.catch_ups
+            await pool.restart("MT5_03")  # its stream starts again after the ticks made meanwhile
+            restarted_msc = int(time.time() * 1000)
+            await _until(lambda: recorder.stats.catch_ups > catch_ups)
+            await _until(lambda: (store.newest_tick(SYMBOL) or (0, 0))[0] > restarted_msc + 1_000)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        counts = store.symbol_counts([SYMBOL])[0]
+        assert counts.first_tick_msc is not None and counts.last_tick_msc is not None
+        terminal_ticks = await pool.call_symbol(
+            SYMBOL,
+            "copy_ticks_range",
+            SYMBOL,
+            counts.first_tick_msc // 1000,
+            counts.last_tick_msc // 1000 + 1,
+            c.COPY_TICKS_ALL,
+        )
+        terminal_ticks = terminal_ticks[
+            (terminal_ticks["time_msc"] >= counts.first_tick_msc)
+            & (terminal_ticks["time_msc"] <= counts.last_tick_msc)
+        ]
+        np.testing.assert_array_equal(
+            store.read_ticks(SYMBOL, counts.first_tick_msc, counts.last_tick_msc + 1), terminal_ticks
+        )
+
+
 async def test_a_failing_store_does_not_stop_the_recorder(store: Store) -> None:
     config = parse_pool_config(
         {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}

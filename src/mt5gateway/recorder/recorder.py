@@ -151,16 +151,17 @@ class Recorder:
             self.ready.set()
             while True:
                 event = await self._next_event(ticks)
-                # A stale symbol's live ticks are left to its re-read, which reaches past them: taking
-                # them first would move the cursor over the hole the re-read must fill.
-                if event is not None and event.symbol in self._streams and event.symbol not in self._stale:
-                    self._accept(self._streams[event.symbol], event.ticks)
+                # Lost events and restarted streams are noticed before the event is taken: ticks after
+                # a hole must not move the cursor over it.
                 if ticks.dropped != dropped:
                     log.warning("the bus dropped %d tick events: re-reading", ticks.dropped - dropped)
                     dropped = ticks.dropped
                     self._stale.update(self.symbols)
                 if _terminal_came_up(terminals):
                     self._stale.update(self.symbols)
+                # A stale symbol's live ticks are left to its re-read, which reaches past them.
+                if event is not None and event.symbol in self._streams and event.symbol not in self._stale:
+                    self._accept(self._streams[event.symbol], event.ticks)
                 if self._stale and time.monotonic() >= self._retry_at:
                     await self._catch_up()
                 if self._batch_due():
