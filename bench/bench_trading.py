@@ -124,8 +124,7 @@ def serve(port: int, folder: Path) -> None:
         port=port,
         log_level="warning",
         access_log=False,
-        ws_max_queue=32,
-        ws_per_message_deflate=False,
+        loop="asyncio",  # as ``mt5gateway serve`` runs it
     )
 
 

@@ -168,7 +168,7 @@ def main() -> None:
             await pool.sim_control("MT5_03", "latency", seconds=args.latency)
         return {"ready": True}
 
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, loop="asyncio")
 
 
 if __name__ == "__main__":
