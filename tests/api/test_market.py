@@ -140,6 +140,24 @@ def test_indicators_without_gzip_are_plain_json(live: LiveGateway) -> None:
         assert response.json()["data"]["metadata"]["bars_returned"] == 150
 
 
+def test_cached_response_still_checks_key_tier_and_counts_metrics(live: LiveGateway) -> None:
+    path = "/api/indicators/AUDJPY/H4"
+    with live.client("pro") as pro:
+        warm = pro.get(path, params={"bars": 120})
+        hits = live.gateway.market.cache.stats.hits
+        again = pro.get(path, params={"bars": 120})
+    assert warm.status_code == again.status_code == 200
+    assert live.gateway.market.cache.stats.hits > hits
+    with live.client("free") as free, live.client() as anonymous:
+        refused = free.get(path, params={"bars": 120})
+        unauthorized = anonymous.get(path, params={"bars": 120})
+        metrics = anonymous.get("/metrics").text
+    assert refused.status_code == 403
+    assert refused.json()["tier"] == "FREE"
+    assert unauthorized.status_code == 401
+    assert 'route="/api/indicators/{symbol}/{timeframe}",status="200"' in metrics
+
+
 def test_free_tier_is_refused_pro_symbol(live: LiveGateway) -> None:
     with live.client("free") as client:
         response = client.get("/api/indicators/AUDJPY/H1")

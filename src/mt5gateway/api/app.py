@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from mt5gateway import __version__
 from mt5gateway.market.cache import IndicatorCache
@@ -16,6 +17,7 @@ from mt5gateway.pool import TerminalPool
 from .auth import CLIENT_KEY_SCHEME
 from .deps import Gateway
 from .errors import install_error_handlers
+from .fastpath import INDICATOR_PREFIX, CachedIndicatorFastPath
 from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter
@@ -63,10 +65,17 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     )
     app.state.gateway = gateway
     install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(admin.router)
+    indicator_route = next(
+        route
+        for route in market.router.routes
+        if isinstance(route, APIRoute) and route.path.startswith(INDICATOR_PREFIX)
+    )
+    # The last middleware added is the outermost: metrics see the fast path's answers too.
+    app.add_middleware(CachedIndicatorFastPath, gateway=gateway, route=indicator_route)
+    app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     _document_client_key(app)
     return app
 

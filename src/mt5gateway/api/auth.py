@@ -11,7 +11,7 @@ check. ``CLIENT_AUTH_OPENAPI`` documents the headers instead (security scheme ``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,8 +21,8 @@ from fastapi.security import APIKeyHeader
 from mt5gateway.errors import Forbidden, Unauthorized
 from mt5gateway.market.tiers import Tier
 
-from .deps import GatewayDep, gateway_of
-from .settings import Scope
+from .deps import Gateway, GatewayDep, gateway_of
+from .settings import ApiKeyConfig, Scope
 
 __all__ = [
     "CLIENT_AUTH_OPENAPI",
@@ -31,8 +31,10 @@ __all__ = [
     "Caller",
     "MarketCaller",
     "admin_key_header",
+    "identify",
     "require_admin",
     "require_scope",
+    "take_rate_token",
 ]
 
 CLIENT_KEY_SCHEME: dict[str, Any] = {
@@ -69,20 +71,30 @@ class Caller:
     trusted: bool
 
 
+def identify(gateway: Gateway, headers: Mapping[str, str], scope: Scope) -> tuple[ApiKeyConfig, Caller]:
+    """The client key of ``headers`` (lower-case names), checked for ``scope``, and the caller it makes."""
+    key = gateway.keys.client(headers.get("x-api-key"))
+    if key is None:
+        raise Unauthorized("Unauthorized")
+    if scope not in key.scopes:
+        raise Forbidden(f"This key does not have the {scope} scope", scope=scope)
+    tier = gateway.tiers.tier(headers.get("x-user-tier") if key.trusted else key.tier)
+    return key, Caller(key_name=key.name, tier=tier, scopes=key.scopes, trusted=key.trusted)
+
+
+def take_rate_token(gateway: Gateway, key: ApiKeyConfig) -> None:
+    """Count one request of ``key`` against its rate limit (``RateLimited`` when exhausted)."""
+    gateway.limiter.hit(key.name, key.rate_limit_per_minute, key.rate_limit_burst)
+
+
 def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency that authenticates the client key, checks ``scope`` and the rate limit."""
 
     async def authenticate(request: Request) -> Caller:
         gateway = gateway_of(request)
-        headers = request.headers
-        key = gateway.keys.client(headers.get("x-api-key"))
-        if key is None:
-            raise Unauthorized("Unauthorized")
-        if scope not in key.scopes:
-            raise Forbidden(f"This key does not have the {scope} scope", scope=scope)
-        gateway.limiter.hit(key.name, key.rate_limit_per_minute, key.rate_limit_burst)
-        tier = gateway.tiers.tier(headers.get("x-user-tier") if key.trusted else key.tier)
-        return Caller(key_name=key.name, tier=tier, scopes=key.scopes, trusted=key.trusted)
+        key, caller = identify(gateway, request.headers, scope)
+        take_rate_token(gateway, key)
+        return caller
 
     return authenticate
 

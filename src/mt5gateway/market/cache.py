@@ -74,17 +74,28 @@ class IndicatorCache:
         """A tick for ``symbol`` arrived: its cached responses are stale from now on."""
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
 
+    def peek(self, symbol: str, key: Hashable) -> PreparedBody | None:
+        """The cached body for ``key`` if still current (counted as a hit), else ``None``."""
+        entry = self._entries.get(key)
+        if (
+            entry is None
+            or entry.version != self._versions.get(symbol, 0)
+            or self._clock() - entry.created >= self.max_age
+        ):
+            return None
+        self._entries.move_to_end(key)
+        self.stats.hits += 1
+        return entry.body
+
     async def get(self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> PreparedBody:
         """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers)."""
         if self.capacity == 0:
             self.stats.misses += 1
             return PreparedBody(await compute())
         version = self._versions.get(symbol, 0)
-        entry = self._entries.get(key)
-        if entry is not None and entry.version == version and self._clock() - entry.created < self.max_age:
-            self._entries.move_to_end(key)
-            self.stats.hits += 1
-            return entry.body
+        cached = self.peek(symbol, key)
+        if cached is not None:
+            return cached
         task = self._inflight.get(key)
         if task is None:
             self.stats.misses += 1

@@ -57,6 +57,13 @@ def _rows(array: NDArray[Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in array.tolist()]
 
 
+def _indicator_key(
+    request: ResolvedRequest, bars: int, params: OverlayParams, tier: Tier
+) -> tuple[str, str | None, int, OverlayParams, str]:
+    # The tier is part of the key because the body names it (metadata.tier).
+    return (request.symbol, request.timeframe, bars, params, tier.name)
+
+
 def _utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -231,12 +238,19 @@ class MarketService:
                 quotes[request.symbol] = {"terminal_id": request.terminal_id, **record_to_dict(result)}
         return {"success": True, "tier": tier.name, "quotes": quotes, "errors": errors}
 
+    def cached_indicators(
+        self, *, tier: Tier, symbol: str, timeframe: str, bars: int, params: OverlayParams
+    ) -> PreparedBody | None:
+        """The indicator response if the cache holds a current one (checks as ``indicators`` does)."""
+        request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
+        return self.cache.peek(request.symbol, _indicator_key(request, bars, params, tier))
+
     async def indicators(
         self, *, tier: Tier, symbol: str, timeframe: str, bars: int, params: OverlayParams
     ) -> PreparedBody:
         """The indicator response body (``{success, data}``) serialised, from the cache when current."""
         request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
-        key = (request.symbol, request.timeframe, bars, params, tier.name)
+        key = _indicator_key(request, bars, params, tier)
 
         async def compute() -> bytes:
             digits = await self._digits_of(request)

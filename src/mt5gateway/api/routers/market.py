@@ -12,6 +12,7 @@ from mt5gateway.market.service import MAX_BARS, MAX_TICKS
 
 from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
 from ..deps import GatewayDep, gateway_of
+from ..encoding import accepts_gzip
 from ..responses import JSONBytes
 from ..schemas import (
     BarsResponse,
@@ -72,15 +73,6 @@ def _overlay_params(request: Request) -> OverlayParams:
     return parse_overlay_params(query) if query else _DEFAULT_OVERLAY_PARAMS
 
 
-def _accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an ``Accept-Encoding`` value accepts gzip (named, or ``*``, without ``q=0``)."""
-    for item in accept_encoding.lower().split(","):
-        coding, _, parameters = item.partition(";")
-        if coding.strip() in ("gzip", "*"):
-            return parameters.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 @router.get("/symbols", response_model=SymbolsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
 async def symbols(caller: MarketCaller) -> dict[str, Any]:
     """The symbols the caller's tier may use."""
@@ -115,7 +107,7 @@ async def indicators(
     body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
-    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
         return JSONBytes(body.gzip(), headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
     return JSONBytes(body.json, headers={"Vary": "Accept-Encoding"})
 
