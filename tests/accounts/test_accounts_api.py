@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -115,3 +116,17 @@ def test_bridge_paths_keep_their_shapes(live: Live) -> None:
     assert any(p["ticket"] == order for p in trades["positions"])
     assert any(d["order"] == order for d in trades["deals"])
     assert client.get("/api/mt5/account/999/info").status_code == 404
+
+
+def test_a_restarted_terminal_is_switched_again(live: Live) -> None:
+    client = live.client("viewer")
+    assert client.get(f"/api/accounts/{NETTING}").json()["account"]["login"] == NETTING
+    pool = live.bridge.pool
+    live.run(pool.restart("MT5_03"))  # the new worker logs into its configured account, HEDGING
+    deadline = time.monotonic() + 30
+    while pool.status("MT5_03").status != "up":
+        assert time.monotonic() < deadline, "MT5_03 did not come back"
+        time.sleep(0.05)
+    again = client.get(f"/api/accounts/{NETTING}").json()
+    assert again["account"]["login"] == NETTING
+    assert again["metadata"]["login_switch_ms"] > 0
