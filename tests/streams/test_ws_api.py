@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from mt5gateway.pool import BarEvent
 from mt5gateway.streams.protocol import MAX_MESSAGE_BYTES
+from mt5gateway.terminal import RATES_DTYPE
+from mt5gateway.terminal import constants as c
 from tests.trading.gateway import HEDGING, KEYS, Live
 
 
@@ -151,3 +156,19 @@ async def test_status_counts_connections_and_messages(live: Live) -> None:
     assert refused.status_code == 401
     assert status["success"] is True and status["active_connections"] >= 1
     assert {"messages_sent", "coalesced", "dropped_clients"} <= set(status)
+
+
+async def test_a_closing_minute_publishes_the_longer_bar_it_closes(live: Live) -> None:
+    async with connect(live) as ws:
+        await receive(ws, "connected")
+        await request(ws, {"type": "subscribe", "channels": ["bars:BTCUSD:M5"]})
+        now = int(time.time())
+        minute = np.zeros(1, dtype=RATES_DTYPE)
+        minute["time"] = now - now % 300 - 60  # the last minute of the M5 bar that closed
+        minute["open"] = minute["high"] = minute["low"] = minute["close"] = 1.0
+        event = BarEvent(terminal_id="MT5_03", symbol="BTCUSD", timeframe=c.TIMEFRAME_M1, rates=minute)
+        live.loop.call_soon_threadsafe(live.bridge.pool.bus.publish, "bars", event)
+        bar = await receive(ws, "bar")
+    assert bar["channel"] == "bars:BTCUSD:M5" and bar["timeframe"] == "M5"
+    assert bar["data"]["time"] % 300 == 0 and bar["data"]["time"] <= now - 300
+    assert bar["data"]["high"] >= bar["data"]["low"] > 1.0  # the terminal's bar, not the minute's

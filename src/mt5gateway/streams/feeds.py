@@ -2,7 +2,8 @@
 
 Ticks, bars and terminal events come from the pool's event bus and are published only when a
 channel has subscribers (a tick's message carries the newest tick of the event and coalesces per
-symbol). Account channels (``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``) are polled:
+symbol). The pool publishes closed M1 bars; when one closes a bar of a longer subscribed timeframe
+(``bars:EURUSD:H1`` at the top of the hour), that bar is read from the terminal and published. Account channels (``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``) are polled:
 one watcher per login with subscribers reads the terminal every ``account_poll_s`` and publishes a
 channel only when its content changed since the last push. A new subscriber gets the last pushed
 content at once, so it never waits for a change to learn the current state.
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from mt5gateway.accounts.service import AccountService
 from mt5gateway.errors import GatewayError
-from mt5gateway.terminal import timeframe_name
+from mt5gateway.terminal import TIMEFRAME_SECONDS, TIMEFRAMES, timeframe_name
 
 from .hub import Hub
 from .protocol import parse_channel
@@ -64,7 +65,9 @@ class Feeds:
         self.hub = hub
         self.bus = bus
         self.accounts = accounts
+        self.pool = accounts.sessions.pool
         self.account_poll_s = account_poll_s
+        self._fetches: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
         # channel -> (content compared for changes, last message pushed)
@@ -81,7 +84,7 @@ class Feeds:
 
     async def stop(self) -> None:
         """Stop the pumps and the account watchers."""
-        tasks = [*self._tasks, *self._watchers.values()]
+        tasks = [*self._tasks, *self._watchers.values(), *self._fetches]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -113,18 +116,42 @@ class Feeds:
         self.hub.publish(channel, message, coalesce=True)
 
     def _on_bar(self, event: Any) -> None:
-        timeframe = timeframe_name(event.timeframe)
-        channel = f"bars:{event.symbol}:{timeframe}"
-        if not self.hub.subscriber_count(channel):
+        """A closed M1 bar: publish it, and each subscribed longer timeframe whose bar it closes."""
+        closed_at = int(event.rates.reshape(-1)[-1]["time"]) + TIMEFRAME_SECONDS[event.timeframe]
+        prefix = f"bars:{event.symbol}:"
+        for channel in self.hub.channels():
+            if not channel.startswith(prefix):
+                continue
+            timeframe = TIMEFRAMES.get(channel.removeprefix(prefix))
+            if timeframe is None or closed_at % TIMEFRAME_SECONDS[timeframe]:
+                continue
+            if timeframe == event.timeframe:
+                self._publish_bar(channel, event.symbol, event.terminal_id, timeframe, event.rates)
+            else:
+                task = asyncio.create_task(
+                    self._fetch_bar(channel, event.symbol, event.terminal_id, timeframe)
+                )
+                self._fetches.add(task)
+                task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_bar(self, channel: str, symbol: str, terminal_id: str, timeframe: int) -> None:
+        """Read the bar that just closed (position 1: 0 is the one just opened) and publish it."""
+        try:
+            rates = await self.pool.call(terminal_id, "copy_rates_from_pos", symbol, timeframe, 1, 1)
+        except GatewayError as exc:
+            log.warning("closed %s bar of %s not read: %s", timeframe_name(timeframe), symbol, exc.message)
             return
-        rates = event.rates.reshape(-1)
+        if rates is not None and len(rates):
+            self._publish_bar(channel, symbol, terminal_id, timeframe, rates)
+
+    def _publish_bar(self, channel: str, symbol: str, terminal_id: str, timeframe: int, rates: Any) -> None:
         message = {
             "type": "bar",
             "channel": channel,
-            "symbol": event.symbol,
-            "timeframe": timeframe,
-            "terminal_id": event.terminal_id,
-            "data": _row(rates),
+            "symbol": symbol,
+            "timeframe": timeframe_name(timeframe),
+            "terminal_id": terminal_id,
+            "data": _row(rates.reshape(-1)),
         }
         self.hub.publish(channel, message)
 
