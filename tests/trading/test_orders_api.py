@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from mt5gateway.terminal import constants as c
 from mt5gateway.trading.journal import idempotency_tag
 
-from .gateway import HEDGING, NETTING, Live
+from .gateway import HEDGING, KEYS, NETTING, Live
 
 
 def key() -> str:
@@ -229,3 +230,18 @@ def test_order_for_another_account_switches_the_terminal_and_reports_the_cost(li
     assert metadata["login"] == NETTING and metadata["login_switch_ms"] > 0
     assert len(tagged(client, NETTING, k)) == 1
     assert tagged(client, HEDGING, k) == []
+
+
+async def test_concurrent_repeats_of_a_key_send_once(live: Live) -> None:
+    k = key()
+    body = {"symbol": "BTCUSD", "side": "buy", "volume": 0.01}
+    sends = live.bridge.trading.sends
+    async with httpx.AsyncClient(base_url=live.base_url, headers={"X-API-Key": KEYS["trader"]}) as client:
+        responses = await asyncio.gather(
+            *(client.post("/api/orders", json=body, headers={"Idempotency-Key": k}) for _ in range(6))
+        )
+    assert [r.status_code for r in responses] == [200] * 6
+    assert sum(r.headers.get("Idempotency-Replayed") == "true" for r in responses) == 5
+    assert len({r.json()["result"]["order"] for r in responses}) == 1
+    assert live.bridge.trading.sends == sends + 1
+    assert len(tagged(live.client(), HEDGING, k)) == 1

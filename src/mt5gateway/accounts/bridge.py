@@ -26,7 +26,10 @@ from mt5gateway.trading.service import TradingService
 from .service import AccountRef, AccountService, StoredLookup
 from .sessions import AccountSessions
 
-__all__ = ["Bridge", "default_journal_path", "install", "start", "stop"]
+__all__ = ["JOURNAL_RETENTION_S", "Bridge", "default_journal_path", "install", "start", "stop"]
+
+# How long an answered Idempotency-Key is remembered (a week: far longer than any client retries).
+JOURNAL_RETENTION_S = 7 * 86_400.0
 
 
 def default_journal_path() -> Path:
@@ -89,13 +92,17 @@ class Bridge:
         )
 
 
-async def start(app_state: Any, **options: Any) -> Bridge:
+async def start(
+    app_state: Any, *, journal_retention_s: float = JOURNAL_RETENTION_S, **options: Any
+) -> Bridge:
     """Build the bridge over ``app_state.gateway.pool``, keep it on ``app_state.bridge``, start it.
 
-    ``options`` go to ``Bridge.build`` (``journal_path``, ``hub_limits``, ``account_poll_s``,
-    ``stored_lookup``).
+    Answered journal entries older than ``journal_retention_s`` are dropped first (a key repeated
+    after that is a new request). ``options`` go to ``Bridge.build`` (``journal_path``,
+    ``hub_limits``, ``account_poll_s``, ``stored_lookup``).
     """
     bridge = Bridge.build(app_state.gateway.pool, **options)
+    bridge.journal.prune(journal_retention_s)
     app_state.bridge = bridge
     await bridge.hub.start()
     await bridge.feeds.start()
