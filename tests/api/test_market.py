@@ -158,6 +158,31 @@ def test_cached_response_still_checks_key_tier_and_counts_metrics(live: LiveGate
     assert 'route="/api/indicators/{symbol}/{timeframe}",status="200"' in metrics
 
 
+def test_indicator_bars_joined_from_a_fresh_tail_match_a_full_fetch(live: LiveGateway) -> None:
+    path = "/api/indicators/NZDUSD/H2"
+    with live.client("pro") as client:
+        client.get(path, params={"bars": 100})  # fetches and keeps the minimum history (449 bars)
+        joined = client.get(path, params={"bars": 400}).json()["data"]["ohlc"]  # kept bars + a tail
+        full = {
+            bar["time"]: bar
+            for bar in client.get("/api/bars/NZDUSD/H2", params={"count": 400}).json()["bars"]
+        }
+    assert len(joined) == 400
+    compared = 0
+    for bar in joined[:-1]:  # the forming bar may have moved since
+        if bar["time"] in full:
+            reference = full[bar["time"]]
+            assert (bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"]) == (
+                reference["open"],
+                reference["high"],
+                reference["low"],
+                reference["close"],
+                reference["tick_volume"],
+            )
+            compared += 1
+    assert compared >= 397
+
+
 def test_free_tier_is_refused_pro_symbol(live: LiveGateway) -> None:
     with live.client("free") as client:
         response = client.get("/api/indicators/AUDJPY/H1")

@@ -128,12 +128,12 @@ async def test_capacity_evicts_least_recent_and_zero_disables() -> None:
     assert calls == ["a", "b", "c", "b"]
     disabled = IndicatorCache(capacity=0, max_age=60)
     await disabled.get("X", "a", make("a"))
-    await disabled.get("X", "a", make("a"))
+    assert not (await disabled.get("X", "a", make("a"))).shared
     assert calls[-2:] == ["a", "a"]
 
 
 def test_prepared_body_gzip_is_made_once_and_round_trips() -> None:
-    body = PreparedBody(b'{"success":true,"data":[' + b"1.2345," * 1000 + b"0]}")
+    body = PreparedBody(b'{"success":true,"data":[' + b"1.2345," * 1000 + b"0]}", shared=True)
     compressed = body.gzip()
     assert body.gzip() is compressed
     assert len(compressed) < len(body.json) / 4

@@ -27,12 +27,17 @@ _GZIP_LEVEL = 1
 
 
 class PreparedBody:
-    """A JSON body serialised once; its gzip form is made on first demand and kept."""
+    """A JSON body serialised once; its gzip form is made on first demand and kept.
 
-    __slots__ = ("_gzip", "json")
+    ``shared`` says whether the body is kept for other requests (in the cache): only then is
+    compressing it worth it, since compressing costs more CPU than computing the body.
+    """
 
-    def __init__(self, json: bytes) -> None:
+    __slots__ = ("_gzip", "json", "shared")
+
+    def __init__(self, json: bytes, *, shared: bool) -> None:
         self.json = json
+        self.shared = shared
         self._gzip: bytes | None = None
 
     def gzip(self) -> bytes:
@@ -91,7 +96,7 @@ class IndicatorCache:
         """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers)."""
         if self.capacity == 0:
             self.stats.misses += 1
-            return PreparedBody(await compute())
+            return PreparedBody(await compute(), shared=False)
         version = self._versions.get(symbol, 0)
         cached = self.peek(symbol, key)
         if cached is not None:
@@ -112,7 +117,7 @@ class IndicatorCache:
         self, key: Hashable, version: int, compute: Callable[[], Awaitable[bytes]]
     ) -> PreparedBody:
         try:
-            body = PreparedBody(await compute())
+            body = PreparedBody(await compute(), shared=True)
         finally:
             del self._inflight[key]
         # Stamped with the version read *before* computing: a tick that arrived meanwhile makes

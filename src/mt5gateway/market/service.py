@@ -9,11 +9,13 @@ which is returned as pre-serialised bytes from the ``IndicatorCache``.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 from numpy.typing import NDArray
 
@@ -35,6 +37,18 @@ MAX_TICKS = 10_000
 # return fewer than asked rather than scanning a whole day).
 _RECENT_TICKS_WINDOW_SECONDS = 3600
 _MAX_TICK_SPAN_SECONDS = 86_400
+# Bars fetched to bring kept history up to date: the forming bar and the two before it.
+_TAIL_BARS = 3
+# Kept history is fetched in full again after this, should the terminal have corrected a past bar.
+_HISTORY_REFRESH_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class _History:
+    """The bars of the last full fetch of a (symbol, timeframe), kept current by tails."""
+
+    rates: NDArray[Any]
+    fetched_at: float
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class MarketService:
         self.tiers = tiers
         self.cache = cache
         self._digits: dict[str, int] = {}
+        self._history: dict[tuple[str, int], _History] = {}
         self._tick_watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -134,6 +149,29 @@ class MarketService:
         rates: NDArray[Any] = await self._call(
             request, "copy_rates_from_pos", request.symbol, request.timeframe_value, 0, count
         )
+        return rates
+
+    async def _recent_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+        """The newest ``count`` bars, fetching only the newest few when the last fetch still covers the rest.
+
+        Closed bars never change, so the bars kept from the previous fetch are joined with a fresh
+        tail of ``_TAIL_BARS`` bars (the forming bar and the ones just closed). The tail must overlap
+        the kept bars, or bars could be missing between them: then, and after
+        ``_HISTORY_REFRESH_SECONDS`` in any case, everything is fetched again.
+        """
+        key = (request.symbol, request.timeframe_value)
+        kept = self._history.get(key)
+        now = time.monotonic()
+        if kept is not None and len(kept.rates) >= count and now - kept.fetched_at < _HISTORY_REFRESH_SECONDS:
+            tail = await self._rates(request, _TAIL_BARS)
+            if len(tail) and tail["time"][0] <= kept.rates["time"][-1]:
+                older = kept.rates[kept.rates["time"] < tail["time"][0]]
+                excess = max(0, len(older) + len(tail) - len(kept.rates))
+                joined = np.concatenate([older[excess:], tail])
+                self._history[key] = _History(joined, kept.fetched_at)
+                return joined[-count:]
+        rates = await self._rates(request, count)
+        self._history[key] = _History(rates, now)
         return rates
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -254,7 +292,7 @@ class MarketService:
 
         async def compute() -> bytes:
             digits = await self._digits_of(request)
-            rates = await self._rates(request, max(bars, minimum_history(params)))
+            rates = await self._recent_rates(request, max(bars, minimum_history(params)))
             data = compute_overlays(rates, params, bars=bars, digits=digits)
             data["metadata"] = {
                 "symbol": request.symbol,

@@ -107,7 +107,7 @@ async def indicators(
     body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
-    if accepts_gzip(request.headers.get("accept-encoding", "")):
+    if body.shared and accepts_gzip(request.headers.get("accept-encoding", "")):
         return JSONBytes(body.gzip(), headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
     return JSONBytes(body.json, headers={"Vary": "Accept-Encoding"})
 
