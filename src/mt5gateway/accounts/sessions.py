@@ -8,9 +8,9 @@ together (the worker still runs one call at a time, but calls queue up without a
 between them); a request for another account waits for them, switches alone, and reports what the
 switch cost.
 
-The account a terminal is on is remembered between requests, with the start time of its worker:
-a restarted worker logs into its configured account again, so a new start time (or a failed call)
-means the account is checked again before the next request.
+The account a terminal is on is remembered between requests. A restarted worker logs into its
+configured account again, so the memory is dropped when the terminal leaves "up" (the feeds call
+``forget`` on the pool's terminal events) or a call fails; the next request checks again.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ class PoolCalls(Protocol):
     def terminal_for_symbol(self, symbol: str) -> str: ...
 
     def terminal_for_login(self, login: int) -> str: ...
-
-    def status(self, terminal_id: str) -> Any: ...
 
 
 async def require_result(pool: PoolCalls, terminal_id: str, function: str, result: Any) -> Any:
@@ -147,8 +145,8 @@ class AccountSessions:
         # such a request never lands on whichever account another request switched to last.
         self.default_logins = default_logins or {}
         self._gates: dict[str, _Gate] = {}
-        # terminal -> (login it is on, the worker's start time when we learned it)
-        self._current: dict[str, tuple[int, object]] = {}
+        # terminal -> the login it is on (forgotten when it leaves "up": see ``forget``)
+        self._current: dict[str, int] = {}
         # Accounts found logged in on terminals whose config names none (login -> terminal, server).
         self.discovered: dict[int, tuple[str, str]] = {}
         self.switches = 0
@@ -182,18 +180,8 @@ class AccountSessions:
                 raise
             return found[0]
 
-    def _started_at(self, terminal_id: str) -> object:
-        return self.pool.status(terminal_id).started_at
-
-    def _on_account(self, terminal_id: str) -> int | None:
-        """The account the terminal is known to be on; None once its worker has restarted since."""
-        known = self._current.get(terminal_id)
-        if known is None or known[1] != self._started_at(terminal_id):
-            return None
-        return known[0]
-
     def forget(self, terminal_id: str) -> None:
-        """Drop what is known of the terminal's account (it restarted, or a call failed)."""
+        """Drop what is known of the terminal's account (it left "up", or a call failed)."""
         self._current.pop(terminal_id, None)
 
     @asynccontextmanager
@@ -202,7 +190,7 @@ class AccountSessions:
         if login is None:
             login = self.default_logins.get(terminal_id)
         gate = self._gates.setdefault(terminal_id, _Gate())
-        switching = await gate.enter(login, must_switch=lambda: self._on_account(terminal_id) != login)
+        switching = await gate.enter(login, must_switch=lambda: self._current.get(terminal_id) != login)
         try:
             switch_ms = 0.0
             if switching:
@@ -223,11 +211,11 @@ class AccountSessions:
         assert login is not None  # only a request for a named account switches
         info: AccountInfo | None = await self.pool.call(terminal_id, "account_info")
         if info is not None and info.login == login:
-            self._current[terminal_id] = (login, self._started_at(terminal_id))
+            self._current[terminal_id] = login
             return 0.0
         started = time.perf_counter()
         ok = await self.pool.call(terminal_id, "login", login)
         await require_result(self.pool, terminal_id, "login", ok)
-        self._current[terminal_id] = (login, self._started_at(terminal_id))
+        self._current[terminal_id] = login
         self.switches += 1
         return (time.perf_counter() - started) * 1000

@@ -156,6 +156,9 @@ class Feeds:
         self.hub.publish(channel, message)
 
     def _on_terminal(self, event: Any) -> None:
+        if event.status != "up":
+            # A restarted worker logs into its configured account: check it again before trading.
+            self.accounts.sessions.forget(event.terminal_id)
         message = {
             "type": "terminal_status",
             "channel": "terminals",

@@ -150,6 +150,7 @@ class Journal:
         different request, and answering with the first one's result would mislead it.
         """
         now = time.time()
+        tag = idempotency_tag(owner, key)
         with self._lock:
             inserted = self._conn.execute(
                 "INSERT OR IGNORE INTO trade_journal (owner, key, fingerprint, operation, request, terminal_id, "
@@ -162,12 +163,29 @@ class Journal:
                     orjson.dumps(request).decode(),
                     terminal_id,
                     login,
-                    idempotency_tag(owner, key),
+                    tag,
                     now,
                     now,
                 ),
             ).rowcount
-            entry = self._row(owner, key)
+            if inserted:
+                entry: JournalEntry | None = JournalEntry(
+                    owner=owner,
+                    key=key,
+                    fingerprint=fingerprint,
+                    operation=operation,
+                    request=request,
+                    terminal_id=terminal_id,
+                    login=login,
+                    tag=tag,
+                    attempts=0,
+                    status=None,
+                    response=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            else:
+                entry = self._row(owner, key)
         assert entry is not None  # just inserted or already there, under the lock
         if entry.fingerprint != fingerprint:
             raise Conflict(
@@ -180,14 +198,15 @@ class Journal:
     def mark_sending(self, owner: str, key: str) -> int:
         """Commit one more send attempt before the terminal call; returns the attempt number."""
         with self._lock:
-            self._conn.execute(
-                "UPDATE trade_journal SET attempts = attempts + 1, updated_at = ? WHERE owner = ? AND key = ?",
+            row = self._conn.execute(
+                "UPDATE trade_journal SET attempts = attempts + 1, updated_at = ? WHERE owner = ? AND key = ? "
+                "RETURNING attempts",
                 (time.time(), owner, key),
-            )
-            entry = self._row(owner, key)
-        if entry is None:
+            ).fetchone()
+        if row is None:
             raise KeyError(key)
-        return entry.attempts
+        attempts: int = row[0]
+        return attempts
 
     def finish(self, owner: str, key: str, status: int, response: dict[str, Any]) -> None:
         """Store the answer; later repeats of the key return it."""
