@@ -1,0 +1,83 @@
+"""Account-mirror routes: the mirror's rows with their age (scope ``accounts``), a client's accounts,
+and the admin's manual cycle and sync health (admin key).
+
+The worker lives in ``mt5gateway.sync`` (``install`` keeps it on ``app.state.sync``); this module
+only shapes bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from mt5gateway.api.auth import AdminAuth, Caller, require_scope
+from mt5gateway.errors import AccountNotFound, NotFound
+from mt5gateway.sync.worker import SyncWorker
+
+__all__ = ["SyncDep", "get_sync_worker", "router"]
+
+router = APIRouter(tags=["sync"])
+
+
+async def get_sync_worker(request: Request) -> SyncWorker:
+    """The app's sync worker (``mt5gateway.sync.service.install``); 404 when no mirror is configured."""
+    worker: SyncWorker | None = getattr(request.app.state, "sync", None)
+    if worker is None:
+        raise NotFound("no account mirror is configured on this gateway")
+    return worker
+
+
+SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]
+AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
+Login = Annotated[int, Path(ge=1, description="the account's login")]
+
+
+@router.get("/api/cache/accounts", summary="Every mirrored account with its age and freshness level")
+async def cached_accounts(_caller: AccountsCaller, worker: SyncDep) -> dict[str, Any]:
+    rows = await asyncio.to_thread(worker.mirror.accounts)
+    return {"success": True, "count": len(rows), "accounts": [worker.view(row) for row in rows]}
+
+
+@router.get("/api/cache/accounts/{login}", summary="One mirrored account with its age and freshness level")
+async def cached_account(login: Login, _caller: AccountsCaller, worker: SyncDep) -> dict[str, Any]:
+    row = await asyncio.to_thread(worker.mirror.account, login)
+    if row is None:
+        raise AccountNotFound(f"account {login} is not in the mirror", login=login)
+    return {"success": True, "account": worker.view(row)}
+
+
+@router.get("/api/clients/{client_id}/accounts", summary="The mirrored accounts config maps to a client")
+async def client_accounts(
+    client_id: Annotated[str, Path(min_length=1, max_length=64)], _caller: AccountsCaller, worker: SyncDep
+) -> dict[str, Any]:
+    logins = worker.settings.logins_of_client(client_id)
+    if not logins:
+        raise NotFound(f"no account is mapped to client {client_id}", client_id=client_id)
+    rows = await asyncio.to_thread(worker.mirror.accounts, logins)
+    return {
+        "success": True,
+        "client_id": client_id,
+        "count": len(rows),
+        "accounts": [worker.view(r) for r in rows],
+    }
+
+
+@router.post("/api/admin/sync-from-vps", dependencies=[AdminAuth], summary="Run a sync cycle now")
+async def sync_from_vps(worker: SyncDep) -> dict[str, Any]:
+    """Run a cycle (or join the one running) -> ``{status, accounts_synced, total_accounts, duration}``."""
+    run = await worker.run_cycle("manual")
+    return {
+        "status": run.status,
+        "accounts_synced": run.accounts_ok,
+        "total_accounts": run.accounts_total,
+        "duration": run.duration_seconds,
+    }
+
+
+@router.get(
+    "/api/admin/mt5-health", dependencies=[AdminAuth], summary="Gateways, freshness, last cycle, issues"
+)
+async def mt5_health(worker: SyncDep) -> dict[str, Any]:
+    return await asyncio.to_thread(worker.health)
