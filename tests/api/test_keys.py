@@ -83,3 +83,21 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.port == 9100
     assert settings.rate_limit.burst == 7
     assert ApiSettings().tiers["FREE"].timeframes == ("H1", "H4", "D1")
+
+
+def test_serve_reads_api_and_pool_tables_of_one_file(tmp_path: Path) -> None:
+    from mt5gateway.api.serve import load_configs
+
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        '[api]\nport = 9200\n[api.tiers.BASIC]\nsymbols = ["EURUSD"]\ntimeframes = ["H1"]\n'
+        '[pool]\n[[pool.terminals]]\nid = "T1"\nsymbols = ["EURUSD"]\n'
+    )
+    settings, pool = load_configs(config, host="0.0.0.0")
+    assert (settings.host, settings.port) == ("0.0.0.0", 9200)
+    assert list(settings.tier_policy().tiers) == ["BASIC"]
+    assert [t.id for t in pool.terminals] == ["T1"]
+    api_only = tmp_path / "api.toml"
+    api_only.write_text("[api]\nport = 9300\n")
+    _, default_pool = load_configs(api_only)
+    assert len(default_pool.terminals) == 15
