@@ -48,7 +48,7 @@ SYMBOLS = sorted(DEFAULT_SYMBOLS_BY_TERMINAL.values())
 # market orders), so the hedging accounts never run out of margin (crypto needs full margin).
 ORDER_SYMBOLS = {"BTCUSD": 0.01, "ETHUSD": 0.1}
 CONCURRENCY = 16
-ORDER_SECONDS = 1.0
+ORDER_SECONDS = 5.0
 TICK_RATE = 1_000
 WS_SECONDS = 4.0
 CLIENT_COUNTS = (1, 50, 200)
@@ -211,6 +211,25 @@ async def pool_baseline(folder: Path) -> tuple[float, float, float]:
         await pool.stop()
 
 
+async def http_ceiling(base_url: str) -> tuple[float, float, float]:
+    """Requests/s, p50, p99 (s) of ``GET /ws/status`` (key check, no terminal): what HTTP alone allows."""
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}, limits=limits) as client:
+        stop_at = time.perf_counter() + ORDER_SECONDS / 2
+
+        async def getter() -> None:
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                (await client.get("/ws/status")).raise_for_status()
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(getter() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99)
+
+
 async def rest_orders(base_url: str) -> tuple[float, float, float, int]:
     """Orders/s, p50, p99 (s) and failures of market orders over REST with Idempotency-Key."""
     latencies: list[float] = []
@@ -298,6 +317,15 @@ async def run(folder: Path) -> list[tuple[str, str, str, str]]:
     )
     (folder / "gateway").mkdir()
     with gateway_process(folder / "gateway") as base_url:
+        rate, p50, p99 = await http_ceiling(base_url)
+        rows.append(
+            (
+                "baseline: GET /ws/status over the same HTTP stack",
+                f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms",
+                "-",
+                "-",
+            )
+        )
         rate, p50, p99, failures = await rest_orders(base_url)
         ok = rate >= 500 and p99 <= 0.020 and failures == 0
         rows.append(
