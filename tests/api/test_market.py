@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .conftest import LiveGateway
@@ -138,6 +140,20 @@ def test_indicators_without_gzip_are_plain_json(live: LiveGateway) -> None:
     for response in (plain, refused):
         assert "content-encoding" not in response.headers
         assert response.json()["data"]["metadata"]["bars_returned"] == 150
+
+
+def test_a_tick_makes_the_cached_response_stale(live: LiveGateway) -> None:
+    cache = live.gateway.market.cache
+    path = "/api/indicators/BTCUSD/H1"  # crypto ticks around the clock
+    deadline = time.monotonic() + 20
+    with live.client("free") as client:
+        first = client.get(path, params={"bars": 100}).json()["data"]["metadata"]["generated_at"]
+        misses = cache.stats.misses
+        while cache.stats.misses == misses:
+            assert time.monotonic() < deadline, "no BTCUSD tick reached the cache in 20 s"
+            time.sleep(0.2)
+            latest = client.get(path, params={"bars": 100}).json()["data"]["metadata"]["generated_at"]
+    assert latest != first
 
 
 def test_cached_response_still_checks_key_tier_and_counts_metrics(live: LiveGateway) -> None:

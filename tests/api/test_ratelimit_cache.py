@@ -63,6 +63,20 @@ async def test_cache_serves_same_bytes_until_a_tick() -> None:
     assert (cache.stats.hits, cache.stats.misses) == (2, 2)
 
 
+async def test_missed_ticks_make_every_entry_stale() -> None:
+    cache = IndicatorCache(capacity=8, max_age=60)
+    bodies = iter([b"a", b"b", b"c", b"d"])
+
+    async def compute() -> bytes:
+        return next(bodies)
+
+    await cache.get("X", "x", compute)
+    await cache.get("Y", "y", compute)
+    cache.note_tick_everywhere()
+    assert cache.peek("X", "x") is None
+    assert (await cache.get("Y", "y", compute)).json == b"c"
+
+
 async def test_cache_expires_after_max_age() -> None:
     clock = _Clock()
     cache = IndicatorCache(capacity=8, max_age=5, clock=clock)

@@ -79,6 +79,12 @@ class IndicatorCache:
         """A tick for ``symbol`` arrived: its cached responses are stale from now on."""
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
 
+    def note_tick_everywhere(self) -> None:
+        """Ticks may have been missed: every cached response is stale from now on."""
+        for symbol in self._versions:
+            self._versions[symbol] += 1
+        self._entries.clear()
+
     def peek(self, symbol: str, key: Hashable) -> PreparedBody | None:
         """The cached body for ``key`` if still current (counted as a hit), else ``None``."""
         entry = self._entries.get(key)

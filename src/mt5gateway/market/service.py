@@ -105,8 +105,14 @@ class MarketService:
             self._tick_watcher = None
 
     async def _watch_ticks(self) -> None:
-        async for event in self.pool.bus.subscribe("ticks"):
-            self.cache.note_tick(event.symbol)
+        async with self.pool.bus.subscribe("ticks") as ticks:
+            dropped = 0
+            async for event in ticks:
+                if ticks.dropped != dropped:
+                    # Events were lost while this task lagged: any symbol may have ticked.
+                    dropped = ticks.dropped
+                    self.cache.note_tick_everywhere()
+                self.cache.note_tick(event.symbol)
 
     # -- checks -------------------------------------------------------------------------------
 
