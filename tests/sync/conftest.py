@@ -1,0 +1,61 @@
+"""Fixtures of the sync tests: one real gateway process per module, a mirror on SQLite and PostgreSQL,
+and a worker over HTTP with a manual clock and short retry waits."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from mt5gateway.sync import ManualClock, Mirror, SourceConfig, SyncSettings, SyncWorker
+
+from .gateway import VIEWER_KEY, GatewayProcess, gateway_process
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    with gateway_process(tmp_path_factory.mktemp("sync-gateway"), free_port()) as process:
+        yield process
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def mirror_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mirror.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def sync_settings(url: str, gateway: GatewayProcess, **overrides: object) -> SyncSettings:
+    """Settings for one source (the test gateway), retry waits short enough for a test."""
+    values: dict[str, object] = {
+        "database_url": url,
+        "sources": [SourceConfig(name="vps-1", url=gateway.url, api_key=VIEWER_KEY)],
+        "retry_backoff_seconds": 0.01,
+        "request_timeout_seconds": 10.0,
+        **overrides,
+    }
+    return SyncSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def worker(mirror_url: str, gateway: GatewayProcess, clock: ManualClock) -> AsyncIterator[SyncWorker]:
+    sync = SyncWorker(sync_settings(mirror_url, gateway), Mirror.open(mirror_url), clock=clock)
+    try:
+        yield sync
+    finally:
+        await sync.stop()
+        sync.mirror.close()
