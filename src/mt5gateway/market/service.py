@@ -3,7 +3,9 @@
 Every method first resolves and checks the request against the caller's tier (timeframe offered by
 the service, symbol routed by the pool, both granted by the tier) and only then asks the symbol's
 terminal through the pool. Bodies are plain dicts ready for orjson, except the indicator response,
-which is returned as pre-serialised bytes from the ``IndicatorCache``.
+a ``PreparedBody`` (serialised once) from the ``IndicatorCache``. The bars behind indicator
+responses are kept per (symbol, timeframe) and brought up to date with the newest few bars, so a
+recomputation after a tick does not fetch the whole history again.
 """
 
 from __future__ import annotations
