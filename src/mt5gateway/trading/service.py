@@ -196,7 +196,9 @@ class TradingService:
                     if found is not None:
                         self.reconciled += 1
                         outcome = TradeOutcome(200, {"success": True, "result": found})
-                        outcome = outcome.with_metadata(**(metadata | {"reconciled": True, "attempts": entry.attempts}))
+                        outcome = outcome.with_metadata(
+                            **(metadata | {"reconciled": True, "attempts": entry.attempts})
+                        )
                         self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
                         return outcome
                 prepared = await prepare(session, entry)
