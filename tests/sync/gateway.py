@@ -68,8 +68,18 @@ def build_app(broker_db: Path, journal: Path) -> FastAPI:
     pool_config = parse_pool_config(
         {
             "terminals": [
-                {"id": "MT5_03", "symbols": ["BTCUSD"], "login": 5000001, "accounts": [5000001, 5000002, 5000005]},
-                {"id": "MT5_04", "symbols": ["ETHUSD"], "login": 5000003, "accounts": [5000003, 5000004, 5000006]},
+                {
+                    "id": "MT5_03",
+                    "symbols": ["BTCUSD"],
+                    "login": 5000001,
+                    "accounts": [5000001, 5000002, 5000005],
+                },
+                {
+                    "id": "MT5_04",
+                    "symbols": ["ETHUSD"],
+                    "login": 5000003,
+                    "accounts": [5000003, 5000004, 5000006],
+                },
                 {"id": LONE_TERMINAL, "symbols": ["XAUUSD"], "login": LONE_LOGIN},
             ],
             "sim": {"broker_db": str(broker_db)},
@@ -86,7 +96,9 @@ def build_app(broker_db: Path, journal: Path) -> FastAPI:
         return {"ready": all(status.status == "up" for status in pool.statuses())}
 
     @app.post("/test/sim/{terminal_id}/{action}")
-    async def sim_control(terminal_id: str, action: str, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def sim_control(
+        terminal_id: str, action: str, kwargs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return {"result": repr(await pool.sim_control(terminal_id, action, **(kwargs or {})))}
 
     return app
@@ -136,7 +148,9 @@ class GatewayProcess:
                 self.kill()
 
     def sim(self, terminal_id: str, action: str, **kwargs: Any) -> None:
-        response = httpx.post(f"{self.url}/test/sim/{terminal_id}/{action}", json=kwargs or None, timeout=30.0)
+        response = httpx.post(
+            f"{self.url}/test/sim/{terminal_id}/{action}", json=kwargs or None, timeout=30.0
+        )
         response.raise_for_status()
 
     def client(self, key: str = TRADER_KEY) -> httpx.Client:
