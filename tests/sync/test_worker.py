@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import uvicorn
 
-from mt5gateway.sync import AccountMeta, ManualClock, Mirror, SyncWorker
+from mt5gateway.sync import AccountMeta, ManualClock, Mirror, SourceConfig, SyncSettings, SyncWorker
 from mt5gateway.sync.tables import BACKOFFICE_COLUMNS, FIGURE_COLUMNS
 
-from .conftest import sync_settings
+from .conftest import free_port, sync_settings
 from .gateway import LOGINS, LONE_LOGIN, LONE_TERMINAL, TRADER_KEY, VIEWER_KEY, GatewayProcess
+from .lite_gateway import LITE_KEY, LiteGateway, figures
 
 
 def wait_until_served(gateway: GatewayProcess, login: int, timeout: float = 30.0) -> None:
@@ -185,3 +188,31 @@ async def test_gateway_killed_cycles_skip_levels_age_and_recover(
     assert {worker.view(row)["freshness"] for row in worker.mirror.accounts()} == {"fresh"}
     health = worker.health()
     assert health["status"] == "healthy" and health["issues"] == []
+
+
+async def test_stored_only_answers_are_kept_as_stored(mirror_url: str, clock: ManualClock) -> None:
+    """A gateway whose terminal is down but which holds a stored copy: the row says STORED, with its time."""
+    port = free_port()
+    app = LiteGateway(first_login=6_000_000, accounts=3, stored_only=True)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    source = SourceConfig(name="vps-stored", url=f"http://127.0.0.1:{port}", api_key=LITE_KEY)
+    settings = SyncSettings(database_url=mirror_url, sources=(source,))
+    worker = SyncWorker(settings, Mirror.open(mirror_url), clock=clock)
+    try:
+        run = await worker.run_cycle()
+        rows = worker.mirror.accounts()
+    finally:
+        await worker.stop()
+        worker.mirror.close()
+        server.should_exit = True
+        await serving
+    assert (run.status, run.accounts_ok) == ("success", 3)
+    for row in rows:
+        assert row["data_source"] == "STORED"
+        assert row["updated_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        assert {name: row[name] for name in FIGURE_COLUMNS} == figures(row["login"])
