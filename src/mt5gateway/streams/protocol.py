@@ -36,6 +36,8 @@ MessageType = Literal["auth", "subscribe", "unsubscribe", "ping"]
 ChannelKind = Literal["ticks", "bars", "account", "positions", "orders", "terminals"]
 _MESSAGE_TYPES: frozenset[str] = frozenset({"auth", "subscribe", "unsubscribe", "ping"})
 _ACCOUNT_KINDS: frozenset[str] = frozenset({"account", "positions", "orders"})
+# Logins fit a signed 64-bit integer (what the JSON encoder and the pool take).
+_MAX_LOGIN = 2**63 - 1
 
 
 class ProtocolError(Exception):
@@ -83,7 +85,7 @@ def parse_channel(name: str) -> Channel:
     if kind == "bars" and len(parts) == 3 and parts[1] and parts[2]:
         symbol, timeframe = parts[1].upper(), parts[2].upper()
         return Channel(name=f"bars:{symbol}:{timeframe}", kind="bars", symbol=symbol, timeframe=timeframe)
-    if kind in _ACCOUNT_KINDS and len(parts) == 2 and parts[1].isdigit():
+    if kind in _ACCOUNT_KINDS and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) <= _MAX_LOGIN:
         login = int(parts[1])
         account_kind: ChannelKind = (
             "account" if kind == "account" else "positions" if kind == "positions" else "orders"

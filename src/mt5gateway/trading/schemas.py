@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "COMMENT_MAX_LENGTH",
+    "MAX_ID",
     "FillingName",
     "OrderKind",
     "OrderModify",
@@ -28,12 +29,14 @@ FillingName = Literal["fok", "ioc", "return"]
 
 # The room left for a client's comment once the idempotency tag takes its place (MT5 keeps 31 chars).
 COMMENT_MAX_LENGTH = 16
+# Logins, tickets and magic numbers fit a signed 64-bit integer (what JSON encoders and SQLite take).
+MAX_ID = 2**63 - 1
 
 
 class OrderRequest(BaseModel):
     """A new order: market, limit, stop or stop-limit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     symbol: str = Field(min_length=1, max_length=32)
     side: Side
@@ -46,33 +49,33 @@ class OrderRequest(BaseModel):
     sl: float | None = Field(default=None, ge=0)
     tp: float | None = Field(default=None, ge=0)
     deviation: int = Field(default=20, ge=0, le=100_000, description="Market orders: slippage in points.")
-    magic: int = Field(default=0, ge=0)
+    magic: int = Field(default=0, ge=0, le=MAX_ID)
     comment: str = Field(default="", max_length=COMMENT_MAX_LENGTH)
     filling: FillingName | None = Field(default=None, description="Absent: the first mode the symbol allows.")
     expiration: datetime | None = Field(default=None, description="Pending orders: good till this time.")
     login: int | None = Field(
-        default=None, description="Trade on this account (default: the symbol's terminal)."
+        default=None, ge=1, le=MAX_ID, description="Trade on this account (default: the symbol's terminal)."
     )
 
 
 class OrderModify(BaseModel):
     """New price, stop-limit price, SL, TP or expiration of a pending order; absent fields keep theirs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     price: float | None = Field(default=None, gt=0)
     stoplimit: float | None = Field(default=None, gt=0)
     sl: float | None = Field(default=None, ge=0)
     tp: float | None = Field(default=None, ge=0)
     expiration: datetime | None = None
-    login: int | None = None
+    login: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PositionModify(BaseModel):
     """New SL and TP of an open position; absent keeps the current level, 0 removes it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     sl: float | None = Field(default=None, ge=0)
     tp: float | None = Field(default=None, ge=0)
-    login: int | None = None
+    login: int | None = Field(default=None, ge=1, le=MAX_ID)

@@ -17,6 +17,7 @@ from mt5gateway.accounts.bridge import Bridge
 from mt5gateway.accounts.service import LIVE_FIELDS, AccountRef
 from mt5gateway.api.auth import Caller, require_scope
 from mt5gateway.errors import GatewayError
+from mt5gateway.trading.schemas import MAX_ID
 
 __all__ = ["AccountsCaller", "BridgeDep", "get_bridge", "router"]
 
@@ -34,7 +35,7 @@ async def get_bridge(request: Request) -> Bridge:
 
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
 AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
-Login = Annotated[int, Path(ge=1, description="the account's login")]
+Login = Annotated[int, Path(ge=1, le=MAX_ID, description="the account's login")]
 DateFrom = Annotated[
     datetime | None, Query(alias="from", description="ISO-8601 or epoch seconds (default: 30 days ago)")
 ]

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from mt5gateway.api.auth import Caller, require_scope
 from mt5gateway.api.responses import OrjsonResponse
-from mt5gateway.trading.schemas import OrderModify, OrderRequest, PositionModify
+from mt5gateway.trading.schemas import MAX_ID, OrderModify, OrderRequest, PositionModify
 from mt5gateway.trading.service import TradeOutcome
 
 from .accounts import BridgeDep
@@ -33,8 +33,8 @@ IdempotencyKey = Annotated[
         description="one key per intended trade: a repeat returns the first answer and sends nothing",
     ),
 ]
-Ticket = Annotated[int, Path(ge=1)]
-LoginQuery = Annotated[int | None, Query(ge=1, description="the account (or give symbol)")]
+Ticket = Annotated[int, Path(ge=1, le=MAX_ID)]
+LoginQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="the account (or give symbol)")]
 SymbolQuery = Annotated[str | None, Query(min_length=1, max_length=32, description="the symbol's terminal")]
 
 
