@@ -17,7 +17,8 @@ def test_channels_parse_and_normalise() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ticks", "ticks:", "bars:EURUSD", "account:abc", "quotes:EURUSD", "terminals:x"]
+    "name",
+    ["ticks", "ticks:", "bars:EURUSD", "account:abc", "account:" + "9" * 20, "quotes:EURUSD", "terminals:x"],
 )
 def test_bad_channels_are_refused(name: str) -> None:
     with pytest.raises(ProtocolError) as caught:
