@@ -25,6 +25,10 @@ from .worker import WorkerSpec, worker_main
 __all__ = ["WorkerClient", "WorkerStartError"]
 
 _SPAWN = multiprocessing.get_context("spawn")
+# Requests in the pipe to one worker at a time; more wait for a turn in the gateway. Bounded so that
+# the unread requests (small: ~0.1-2 KB each) always fit the pipe's buffer and sending never blocks
+# the event loop, even towards a hung worker.
+MAX_IN_FLIGHT = 32
 
 
 class WorkerStartError(Exception):
@@ -49,6 +53,7 @@ class WorkerClient:
         self._loop = asyncio.get_running_loop()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[tuple[Any, Any]]] = {}
+        self._turns = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._ready: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         # A start that already timed out is not awaiting this any more: don't warn about it.
         self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -130,10 +135,32 @@ class WorkerClient:
             self._on_event(message)
 
     async def request(self, message: tuple[Any, ...], deadline: float, what: str) -> tuple[Any, Any]:
-        """Send ``(kind, *rest)`` as ``(kind, id, *rest)``; returns ``(value, last_error)``."""
+        """Send ``(kind, *rest)`` as ``(kind, id, *rest)``; returns ``(value, last_error)``.
+
+        ``deadline`` bounds the answer from the moment the request is sent; a call waiting for a
+        turn (``MAX_IN_FLIGHT`` already sent) waits at most ``deadline`` for it too.
+        """
+        if self._turns.locked():
+            try:
+                await asyncio.wait_for(self._turns.acquire(), deadline)
+            except TimeoutError:
+                raise TerminalTimeout(
+                    f"terminal {self.terminal_id}: {what} waited {deadline:g} s for a turn: "
+                    f"{MAX_IN_FLIGHT} calls ahead of it",
+                    terminal_id=self.terminal_id,
+                    retry_after=1,
+                ) from None
+        else:
+            await self._turns.acquire()
+        try:
+            return await self._exchange(message, deadline, what)
+        finally:
+            self._turns.release()
+
+    async def _exchange(self, message: tuple[Any, ...], deadline: float, what: str) -> tuple[Any, Any]:
         if self.closed or self._conn is None:
             raise TerminalUnavailable(
-                f"terminal {self.terminal_id} is restarting", terminal_id=self.terminal_id
+                f"terminal {self.terminal_id} is restarting", terminal_id=self.terminal_id, retry_after=1
             )
         request_id = next(self._ids)
         future: asyncio.Future[tuple[Any, Any]] = self._loop.create_future()
@@ -146,6 +173,7 @@ class WorkerClient:
             raise TerminalUnavailable(
                 f"terminal {self.terminal_id} is unavailable: its worker is gone",
                 terminal_id=self.terminal_id,
+                retry_after=1,
             ) from None
         timer = self._loop.call_later(deadline, self._expire, request_id, deadline, what)
         try:
