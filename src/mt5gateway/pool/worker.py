@@ -109,7 +109,7 @@ class _Streams:
 
     def __init__(
         self, backend: Any, channel: _Channel, symbols: tuple[str, ...], cursors: dict[str, StreamCursor]
-    ):
+    ) -> None:
         self._backend = backend
         self._channel = channel
         self._cursors = dict(cursors)
