@@ -178,6 +178,17 @@ async def test_disconnect_fault_is_recovered() -> None:
         assert pool.status("T3").errors >= 1
 
 
+async def test_a_terminal_that_lost_its_login_is_reconnected_in_place() -> None:
+    async with running_pool(small_config(FOUR[:1])) as pool:
+        pid = pool.status("T1").pid
+        await pool.call("T1", "shutdown")
+        assert await pool.call("T1", "account_info") is None  # -10004: a health check runs now
+        await wait_until(lambda: pool.status("T1").reconnects == 1, timeout=5.0)
+        assert await serves(pool, "BTCUSD")
+        status = pool.status("T1")
+        assert (status.pid, status.restarts, status.status) == (pid, 0, "up")
+
+
 async def test_ticks_and_closed_bars_stream_in_order_without_gaps_or_repeats() -> None:
     # A sim clock 30x real time makes ~30 ticks a second and closes an M1 bar every 2 s.
     config = small_config(STREAMING_SYMBOLS, sim={"broker_db": ":memory:", "speed": 30.0})

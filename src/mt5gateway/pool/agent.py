@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import socketserver
+import sys
 import threading
 from typing import Any
 
@@ -113,11 +114,14 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token = os.environ.get(args.token_env, "")
     if not token:
-        print(f"mt5gateway agent: environment variable {args.token_env} (the pool's token) is not set")
+        print(
+            f"mt5gateway agent: environment variable {args.token_env} (the pool's token) is not set",
+            file=sys.stderr,
+        )
         return 2
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
-        print(f"mt5gateway agent: --listen expects HOST:PORT, got {args.listen!r}")
+        print(f"mt5gateway agent: --listen expects HOST:PORT, got {args.listen!r}", file=sys.stderr)
         return 2
     spec = BackendSpec(
         terminal_id="agent",
