@@ -123,8 +123,15 @@ def install(app: FastAPI, **options: Any) -> FastAPI:
     """Mount the accounts, trading and ws routers on ``app`` and run ``start``/``stop`` in its lifespan.
 
     For an app made by ``mt5gateway.api.create_app`` (its lifespan starts the pool first); ``options``
-    go to ``Bridge.build``. Returns ``app``.
+    go to ``start``. Installing again only updates the options (so a test can install with its own
+    journal and limits into an app that ``create_app`` already installed the bridge into). Returns
+    ``app``.
     """
+    installed: dict[str, Any] | None = getattr(app.state, "bridge_options", None)
+    if installed is not None:
+        installed.update(options)
+        return app
+    app.state.bridge_options = dict(options)
     # The routers import this module for ``Bridge``: imported here to keep that one-way at import time.
     from mt5gateway.api.routers import accounts, trading, ws  # noqa: PLC0415
 
@@ -135,7 +142,7 @@ def install(app: FastAPI, **options: Any) -> FastAPI:
     @asynccontextmanager
     async def lifespan(lifespan_app: FastAPI) -> AsyncIterator[Any]:
         async with inner(lifespan_app) as state:
-            await start(lifespan_app.state, **options)
+            await start(lifespan_app.state, **lifespan_app.state.bridge_options)
             try:
                 yield state
             finally:
