@@ -32,7 +32,8 @@ from .backends import BackendSpec, make_backend
 
 __all__ = ["StreamCursor", "WorkerSpec", "fresh_ticks", "worker_main"]
 
-# Ticks asked for per poll and symbol; a second holding more than this would stall the stream.
+# Ticks asked for per poll and symbol (a backlog is read a chunk per poll); a single second holding
+# more than this would stall the stream.
 TICKS_PER_POLL = 50_000
 # After a long outage, closed bars older than this many minutes are not replayed to the bus.
 MAX_BAR_CATCH_UP = 1_000
@@ -138,17 +139,16 @@ class _Streams:
             self._cursors[symbol] = self._poll_symbol(symbol, cursor)
 
     def _poll_symbol(self, symbol: str, cursor: StreamCursor) -> StreamCursor:
-        while True:
-            ticks = self._backend.copy_ticks_from(
-                symbol, cursor.last_msc // 1000, TICKS_PER_POLL, c.COPY_TICKS_ALL
-            )
-            if ticks is None:
-                return cursor  # disconnected: the supervisor deals with it; resume from here
-            fresh, cursor = fresh_ticks(ticks, cursor)
-            if len(fresh):
-                self._channel.send(("ticks", symbol, fresh, cursor))
-            if len(ticks) < TICKS_PER_POLL or len(fresh) == 0:
-                break
+        # One chunk per poll: after a long outage the backlog is caught up over several polls, so
+        # calls still get served in between and do not miss their deadlines.
+        ticks = self._backend.copy_ticks_from(
+            symbol, cursor.last_msc // 1000, TICKS_PER_POLL, c.COPY_TICKS_ALL
+        )
+        if ticks is None:
+            return cursor  # disconnected: the supervisor deals with it; resume from here
+        fresh, cursor = fresh_ticks(ticks, cursor)
+        if len(fresh):
+            self._channel.send(("ticks", symbol, fresh, cursor))
         return self._closed_bars(symbol, cursor)
 
     def _closed_bars(self, symbol: str, cursor: StreamCursor) -> StreamCursor:
