@@ -19,7 +19,7 @@ from mt5gateway.errors import (
     TerminalTimeout,
     TerminalUnavailable,
 )
-from mt5gateway.pool import Subscription, TerminalEvent
+from mt5gateway.pool import Subscription, TerminalEvent, TerminalPool
 from mt5gateway.pool.config import default_pool_config
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
@@ -233,3 +233,27 @@ async def test_fifteen_default_terminals_survive_a_kill_while_others_are_hammere
             await wait_until(lambda: serves(pool, "XAUUSD"), timeout=5.0 - (time.monotonic() - killed_at))
         assert hammer.failures == [] and hammer.ok > 14 * 5
         assert [s.terminal_id for s in pool.statuses() if s.restarts] == [victim]
+
+
+async def test_metatrader5_backend_where_the_module_is_missing_says_what_it_needs() -> None:
+    config = small_config(
+        ("BTCUSD",),
+        terminals=[
+            {"id": "T1", "symbols": ["BTCUSD"]},
+            {"id": "W1", "backend": "metatrader5", "path": "C:/MT5/W1/terminal64.exe", "symbols": ["EURUSD"]},
+        ],
+        backoff_initial=30.0,
+    )
+    pool = TerminalPool(config)
+    await pool.start()
+    try:
+        status = pool.status("W1")
+        assert status.status == "down"
+        assert "needs the official MetaTrader5 module" in (status.last_error or "")
+        assert "pip install MetaTrader5" in (status.last_error or "") and "Windows" in (
+            status.last_error or ""
+        )
+        assert await serves(pool, "BTCUSD")
+        assert pool.health()["status"] == "degraded"
+    finally:
+        await pool.stop()
