@@ -8,7 +8,8 @@ client). Each run: 32 connections for a few seconds after a warm-up.
 Targets: cached ``/api/indicators/EURUSD/H1?bars=1000`` >= 3,000 req/s with p99 <= 10 ms; uncached
 (a second server with the indicator cache disabled, so every request fetches the bars from the
 terminal, computes and serialises) >= 300 req/s; the indicator computation on 5,000 bars <= 5 ms.
-Baseline: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling).
+Baselines: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling), and
+the uncached run with the indicator rendered on the event loop instead of in a worker process.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _gateway(key: str, *, cache_size: int) -> Iterator[str]:
+def _gateway(key: str, *, cache_size: int, render_workers: int = 1) -> Iterator[str]:
     """``mt5gateway serve`` in a subprocess; yields its base URL once /api/health answers ok."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -56,6 +57,7 @@ def _gateway(key: str, *, cache_size: int) -> Iterator[str]:
             "[api]\n"
             f"port = {port}\n"
             f"indicator_cache_size = {cache_size}\n"
+            f"indicator_render_workers = {render_workers}\n"
             "[api.rate_limit]\nper_minute = 100000000\nburst = 1000000\n"
             f'[[api.keys]]\nname = "bench"\nhash = "{hash_key(key)}"\ntier = "PRO"\n'
         )
@@ -189,6 +191,9 @@ def main() -> None:
     with _gateway(key, cache_size=0) as base:
         rate, timing = _run_load(base, CACHED_PATH, key)
         rows.append(_http_row("uncached (cache off: fetch, compute, serialise)", rate, timing, 300, None))
+    with _gateway(key, cache_size=0, render_workers=0) as base:
+        rate, timing = _run_load(base, CACHED_PATH, key)
+        rows.append(_http_row("  baseline: uncached, rendered on the event loop", rate, timing, 0, None))
     print_table(rows)
 
 

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from mt5gateway import __version__
 from mt5gateway.market.cache import IndicatorCache
+from mt5gateway.market.render import Renderer
 from mt5gateway.market.service import MarketService
 from mt5gateway.pool import TerminalPool
 
@@ -40,7 +41,9 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
         keys=KeyStore(settings.keys, settings.admin_key_hash),
         limiter=RateLimiter(per_minute=settings.rate_limit.per_minute, burst=settings.rate_limit.burst),
         tiers=tiers,
-        market=MarketService(pool=pool, tiers=tiers, cache=cache),
+        market=MarketService(
+            pool=pool, tiers=tiers, cache=cache, renderer=Renderer(settings.indicator_render_workers)
+        ),
         metrics=Metrics(pool.statuses),
     )
 

@@ -104,6 +104,12 @@ class ApiSettings(BaseSettings):
     indicator_cache_max_age_seconds: float = Field(
         default=60.0, gt=0, description="a cached response is recomputed after this even without a tick"
     )
+    indicator_render_workers: int = Field(
+        default=1,
+        ge=0,
+        le=32,
+        description="processes that compute indicator responses (0: on the event loop)",
+    )
     terminal_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the pool gives none"
     )

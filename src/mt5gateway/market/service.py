@@ -18,17 +18,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 
 from mt5gateway.errors import BadRequest, GatewayError, TerminalError
-from mt5gateway.indicators import OverlayParams, compute_overlays, minimum_history
+from mt5gateway.indicators import OverlayParams, minimum_history
 from mt5gateway.pool import TerminalPool
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.records import record_to_dict
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, timeframe_from_name
 
 from .cache import IndicatorCache, PreparedBody
+from .render import Renderer
 from .tiers import Tier, TierPolicy
 
 __all__ = ["MAX_BARS", "MAX_TICKS", "MarketService", "ResolvedRequest"]
@@ -87,24 +87,29 @@ def _utc_now_iso() -> str:
 class MarketService:
     """The market endpoints' logic over one pool and one tier policy."""
 
-    def __init__(self, *, pool: TerminalPool, tiers: TierPolicy, cache: IndicatorCache) -> None:
+    def __init__(
+        self, *, pool: TerminalPool, tiers: TierPolicy, cache: IndicatorCache, renderer: Renderer
+    ) -> None:
         self.pool = pool
         self.tiers = tiers
         self.cache = cache
+        self.renderer = renderer
         self._digits: dict[str, int] = {}
         self._history: dict[tuple[str, int], _History] = {}
         self._tick_watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Follow the pool's tick events so cached indicator responses go stale on each tick."""
+        """Start the render workers; follow tick events so cached indicator responses go stale on each tick."""
+        await self.renderer.start()
         self._tick_watcher = asyncio.create_task(self._watch_ticks(), name="indicator-cache-ticks")
 
     async def stop(self) -> None:
-        """Stop following ticks."""
+        """Stop following ticks and stop the render workers."""
         if self._tick_watcher is not None:
             self._tick_watcher.cancel()
             await asyncio.gather(self._tick_watcher, return_exceptions=True)
             self._tick_watcher = None
+        await self.renderer.stop()
 
     async def _watch_ticks(self) -> None:
         async with self.pool.bus.subscribe("ticks") as ticks:
@@ -301,15 +306,16 @@ class MarketService:
         async def compute() -> bytes:
             digits = await self._digits_of(request)
             rates = await self._recent_rates(request, max(bars, minimum_history(params)))
-            data = compute_overlays(rates, params, bars=bars, digits=digits)
-            data["metadata"] = {
-                "symbol": request.symbol,
-                "timeframe": request.timeframe,
-                "tier": tier.name,
-                "bars_returned": len(data["ohlc"]),
-                "terminal_id": request.terminal_id,
-                "generated_at": _utc_now_iso(),
-            }
-            return orjson.dumps({"success": True, "data": data})
+            return await self.renderer.render(
+                rates,
+                params,
+                bars=bars,
+                digits=digits,
+                symbol=request.symbol,
+                timeframe=request.timeframe,
+                tier=tier.name,
+                terminal_id=request.terminal_id,
+                generated_at=_utc_now_iso(),
+            )
 
         return await self.cache.get(request.symbol, key, compute)

@@ -1,0 +1,96 @@
+"""Rendering an indicator response (overlays computed from bars, serialised), in worker processes.
+
+A recomputation takes a few milliseconds of Python and NumPy; run on the event loop it would stall
+every other request (cached hits included) while it lasts, and it would use one core only.
+``Renderer`` runs ``render_indicator_body`` in spawned worker processes instead (or on the loop
+when configured with none); a worker that dies is replaced and the request rendered on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import multiprocessing
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import orjson
+from numpy.typing import NDArray
+
+from mt5gateway.indicators import OverlayParams, compute_overlays
+
+__all__ = ["Renderer", "render_indicator_body"]
+
+log = logging.getLogger(__name__)
+
+
+def render_indicator_body(
+    rates: NDArray[Any],
+    params: OverlayParams,
+    *,
+    bars: int,
+    digits: int,
+    symbol: str,
+    timeframe: str,
+    tier: str,
+    terminal_id: str,
+    generated_at: str,
+) -> bytes:
+    """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes."""
+    data = compute_overlays(rates, params, bars=bars, digits=digits)
+    data["metadata"] = {
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "tier": tier,
+        "bars_returned": len(data["ohlc"]),
+        "terminal_id": terminal_id,
+        "generated_at": generated_at,
+    }
+    return orjson.dumps({"success": True, "data": data})
+
+
+def _ready() -> bool:
+    return True
+
+
+class Renderer:
+    """Runs ``render_indicator_body`` in ``workers`` processes (0: on the event loop)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        # Spawned, like the terminal workers: forking a process that runs threads is unsafe.
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    async def start(self) -> None:
+        """Start the workers now rather than on the first request (each imports NumPy and the indicators)."""
+        if self.workers:
+            self._executor = self._new_executor()
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers)))
+
+    async def stop(self) -> None:
+        """Stop the workers."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+
+    async def render(self, rates: NDArray[Any], params: OverlayParams, **fields: Any) -> bytes:
+        """The response body, rendered in a worker process when there are any."""
+        job = functools.partial(render_indicator_body, rates, params, **fields)
+        executor = self._executor
+        if executor is None:
+            return job()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, job)
+        except BrokenProcessPool:
+            log.warning("an indicator render worker died; starting new ones")
+            if self._executor is executor:
+                self._executor = self._new_executor()
+            return job()

@@ -1,0 +1,68 @@
+"""Indicator rendering in worker processes: same bytes as on the loop, and survival of a dead worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from typing import Any
+
+import orjson
+import pytest
+
+from mt5gateway.indicators import OverlayParams
+from mt5gateway.market.render import Renderer, render_indicator_body
+from mt5gateway.sim.terminal import SimConfig, SimTerminal
+from mt5gateway.terminal import constants as c
+
+FIELDS: dict[str, Any] = {
+    "bars": 300,
+    "digits": 5,
+    "symbol": "EURUSD",
+    "timeframe": "H1",
+    "tier": "FREE",
+    "terminal_id": "MT5_05",
+    "generated_at": "2026-01-01T00:00:00.000Z",
+}
+
+
+@pytest.fixture(scope="module")
+def rates() -> Any:
+    terminal = SimTerminal(SimConfig(seed=7, db_path=":memory:"))
+    assert terminal.initialize()
+    history = terminal.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 0, 600)
+    terminal.shutdown()
+    return history
+
+
+async def test_worker_renders_the_same_bytes_as_the_loop(rates: Any) -> None:
+    params = OverlayParams()
+    in_loop = render_indicator_body(rates, params, **FIELDS)
+    renderer = Renderer(1)
+    await renderer.start()
+    try:
+        assert await renderer.render(rates, params, **FIELDS) == in_loop
+    finally:
+        await renderer.stop()
+    metadata = orjson.loads(in_loop)["data"]["metadata"]
+    assert list(metadata) == ["symbol", "timeframe", "tier", "bars_returned", "terminal_id", "generated_at"]
+    assert metadata["bars_returned"] == 300
+
+
+async def test_a_dead_worker_is_replaced_and_the_request_still_answered(
+    rates: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    params = OverlayParams()
+    expected = render_indicator_body(rates, params, **FIELDS)
+    before = set(multiprocessing.active_children())
+    renderer = Renderer(1)
+    await renderer.start()
+    try:
+        workers = set(multiprocessing.active_children()) - before
+        assert len(workers) == 1
+        os.kill(workers.pop().pid, signal.SIGKILL)
+        assert await renderer.render(rates, params, **FIELDS) == expected
+        assert "render worker died" in caplog.text
+        assert await renderer.render(rates, params, **FIELDS) == expected
+    finally:
+        await renderer.stop()
