@@ -1,4 +1,4 @@
-"""Fixtures of the sync tests: one real gateway process per module, a mirror on SQLite and PostgreSQL,
+"""Fixtures of the sync tests: one real gateway process, a mirror on SQLite and PostgreSQL,
 and a worker over HTTP with a manual clock and short retry waits."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """The gateway process shared by the sync tests (a test that kills it starts it again)."""
     with gateway_process(tmp_path_factory.mktemp("sync-gateway"), free_port()) as process:
         yield process
 

@@ -11,7 +11,9 @@ adds two test-only routes: ``GET /test/ready`` (every terminal up) and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -121,7 +123,10 @@ class GatewayProcess:
         root = Path(__file__).resolve().parents[2]
         command = [sys.executable, "-m", "tests.sync.gateway", "--port", str(self.port)]
         command += ["--broker-db", str(self.broker_db), "--journal", str(self.journal)]
-        self.process = subprocess.Popen(command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+        # A session of its own: a kill takes the terminal workers with it, as when a VPS's gateway dies.
+        self.process = subprocess.Popen(
+            command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -135,17 +140,18 @@ class GatewayProcess:
         raise RuntimeError("the test gateway did not become ready")
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+        """SIGKILL the gateway and its terminal workers (its process group)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(30)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.kill()  # whatever of its group is left
 
     def sim(self, terminal_id: str, action: str, **kwargs: Any) -> None:
         response = httpx.post(

@@ -7,12 +7,21 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-from mt5gateway.sync import AccountMeta, ManualClock, Mirror, SourceConfig, SyncSettings, SyncWorker
+from mt5gateway.sync import (
+    AccountMeta,
+    ManualClock,
+    Mirror,
+    RunRecord,
+    SourceConfig,
+    SyncSettings,
+    SyncWorker,
+)
 from mt5gateway.sync.tables import BACKOFFICE_COLUMNS, FIGURE_COLUMNS
 
 from .conftest import free_port, sync_settings
@@ -156,38 +165,59 @@ async def test_mirror_never_holds_a_value_the_gateway_did_not_send(
 
 
 async def test_gateway_killed_cycles_skip_levels_age_and_recover(
-    worker: SyncWorker, gateway: GatewayProcess, clock: ManualClock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, postgres_url: str, gateway: GatewayProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert (await worker.run_cycle()).status == "success"
-    caplog.set_level(logging.WARNING, logger="mt5gateway.sync")
-    gateway.kill()
-    try:
-        levels = []
-        for minutes in (6, 5, 5):  # 6, 11, 16 minutes after the last good cycle
-            clock.advance(timedelta(minutes=minutes))
-            run = await worker.run_cycle()
-            assert (run.status, run.accounts_total, run.gateways_down) == ("skipped", 0, 1)
-            assert worker.states["vps-1"].last_health is not None
-            assert worker.states["vps-1"].last_health.attempts == 4  # the first try and 3 retries
-            levels.append({worker.view(row)["freshness"] for row in worker.mirror.accounts()})
-            health = worker.health()
-            assert health["vps_api"]["reachable"] is False
-        assert levels == [{"acceptable"}, {"degraded"}, {"critical"}]
-        assert health["status"] == "critical" and health["data_freshness"]["staleness"] == "critical"
-        assert [(i["kind"], i["cycles"]) for i in health["issues"]] == [("gateway_down", 3)]
-        alerts = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-        assert len(alerts) == 2 and all("gateway vps-1 down" in a for a in alerts)  # cycles 2 and 3
-        assert [r["status"] for r in worker.mirror.runs(3)] == ["skipped"] * 3
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(gateway.url + "/api/health")
-    finally:
-        gateway.start()
+    """One kill serves two mirrors syncing from the gateway side by side: SQLite and PostgreSQL."""
+    clock = ManualClock()
+    urls = (f"sqlite:///{tmp_path / 'mirror.sqlite'}", postgres_url)
+    workers = [SyncWorker(sync_settings(url, gateway), Mirror.open(url), clock=clock) for url in urls]
 
-    run = await worker.run_cycle()
-    assert (run.status, run.accounts_ok) == ("success", 7)
-    assert {worker.view(row)["freshness"] for row in worker.mirror.accounts()} == {"fresh"}
-    health = worker.health()
-    assert health["status"] == "healthy" and health["issues"] == []
+    async def cycle() -> list[RunRecord]:
+        return list(await asyncio.gather(*(worker.run_cycle() for worker in workers)))
+
+    def levels() -> set[str]:
+        return {worker.view(row)["freshness"] for worker in workers for row in worker.mirror.accounts()}
+
+    try:
+        assert {run.status for run in await cycle()} == {"success"}
+        caplog.set_level(logging.WARNING, logger="mt5gateway.sync")
+        gateway.kill()
+        try:
+            seen = []
+            for minutes in (6, 5, 5):  # 6, 11, 16 minutes after the last good cycle
+                clock.advance(timedelta(minutes=minutes))
+                for run in await cycle():
+                    assert (run.status, run.accounts_total, run.gateways_down) == ("skipped", 0, 1)
+                for worker in workers:
+                    health = worker.states["vps-1"].last_health
+                    assert health is not None and health.attempts == 4  # the first try and 3 retries
+                    assert worker.health()["vps_api"]["reachable"] is False
+                seen.append(levels())
+            assert seen == [{"acceptable"}, {"degraded"}, {"critical"}]
+            for worker in workers:
+                health = worker.health()
+                assert health["status"] == "critical" and health["data_freshness"]["staleness"] == "critical"
+                assert [(i["kind"], i["cycles"]) for i in health["issues"]] == [("gateway_down", 3)]
+                assert [r["status"] for r in worker.mirror.runs(3)] == ["skipped"] * 3
+            alerts = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+            assert len(alerts) == 4 and all(
+                "gateway vps-1 down" in a for a in alerts
+            )  # cycles 2 and 3, twice
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(gateway.url + "/api/health")
+        finally:
+            gateway.start()
+
+        for run in await cycle():
+            assert (run.status, run.accounts_ok) == ("success", 7)
+        assert levels() == {"fresh"}
+        for worker in workers:
+            health = worker.health()
+            assert health["status"] == "healthy" and health["issues"] == []
+    finally:
+        for worker in workers:
+            await worker.stop()
+            worker.mirror.close()
 
 
 async def test_stored_only_answers_are_kept_as_stored(mirror_url: str, clock: ManualClock) -> None:
