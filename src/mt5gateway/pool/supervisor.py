@@ -18,7 +18,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import TerminalError, TerminalUnavailable
+from ..errors import BadRequest, TerminalError, TerminalUnavailable
 from ..terminal import constants as c
 from ..terminal.api import API_FUNCTIONS
 from .bus import BarEvent, EventBus, TerminalEvent, TickEvent
@@ -211,7 +211,7 @@ class TerminalSupervisor:
         started = time.perf_counter()
         try:
             result, last_error = await client.request(("call", function, args, kwargs), limit, function)
-        except (TerminalUnavailable, TerminalError) as exc:
+        except (TerminalUnavailable, TerminalError, BadRequest) as exc:
             self.stats.record_failure(f"{function}: {exc.message}")
             raise
         failed = result is None or result is False
@@ -271,7 +271,7 @@ class TerminalSupervisor:
             )
         except TerminalUnavailable:
             return  # a timeout or a death: already being handled
-        except TerminalError as exc:
+        except (TerminalError, BadRequest) as exc:
             self._fail(client, f"health check failed: {exc.message}", kill=False)
             return
         if connected:
