@@ -1,7 +1,7 @@
 """The account mirror: a back office's copy of every account's balances, refreshed from gateways.
 
 Owns the sync worker (``worker``: cycles, schedule, alerts), its sources (``source``: gateways over
-HTTP), the mirror database (``mirror``, ``tables``: SQLite or PostgreSQL), freshness levels
+HTTP; ``local``: the pool of the gateway it runs in), the mirror database (``mirror``, ``tables``: SQLite or PostgreSQL), freshness levels
 (``freshness``), settings (``settings``: the ``[sync]`` table), the in-app wiring (``service``) and
 the ``mt5gateway sync`` command (``cli``). The mirror stores what a gateway sent and never
 computes a figure.
@@ -10,6 +10,7 @@ computes a figure.
 from __future__ import annotations
 
 from .freshness import Clock, Freshness, ManualClock, freshness_level, system_clock
+from .local import LocalSource
 from .mirror import AccountFailure, AccountSnapshot, Mirror, RunRecord
 from .service import build_worker, install, stored_lookup
 from .settings import AccountMeta, FreshnessConfig, SourceConfig, SyncSettings, load_sync_settings
@@ -24,6 +25,7 @@ __all__ = [
     "Freshness",
     "FreshnessConfig",
     "GatewaySource",
+    "LocalSource",
     "ManualClock",
     "Mirror",
     "RunRecord",

@@ -17,16 +17,31 @@ from fastapi import FastAPI
 from mt5gateway.accounts.service import StoredLookup
 
 from .freshness import Clock, system_clock
+from .local import LocalSource
 from .mirror import Mirror
 from .settings import SyncSettings
-from .worker import SyncWorker
+from .source import GatewaySource
+from .worker import AccountSource, SyncWorker
 
 __all__ = ["build_worker", "install", "stored_lookup"]
 
 
-def build_worker(settings: SyncSettings, *, clock: Clock = system_clock) -> SyncWorker:
-    """A worker over the mirror at ``settings.database_url`` and the configured sources."""
-    return SyncWorker(settings, Mirror.open(settings.database_url), clock=clock)
+def build_worker(
+    settings: SyncSettings, *, clock: Clock = system_clock, app: FastAPI | None = None
+) -> SyncWorker:
+    """A worker over the mirror at ``settings.database_url`` and the configured sources.
+
+    With ``settings.local_pool`` the accounts of ``app``'s own pool are a source too (``app`` is
+    the gateway app whose bridge is on ``app.state.bridge`` once its lifespan has started).
+    """
+    sources: list[AccountSource] = [
+        GatewaySource.from_settings(config, settings) for config in settings.sources
+    ]
+    if settings.local_pool:
+        if app is None:
+            raise ValueError("local_pool needs the gateway app the worker runs in (mt5gateway serve)")
+        sources.append(LocalSource(lambda: app.state.bridge))
+    return SyncWorker(settings, Mirror.open(settings.database_url), sources=sources, clock=clock)
 
 
 def stored_lookup(worker: SyncWorker) -> StoredLookup:

@@ -114,6 +114,9 @@ class SyncSettings(BaseSettings):
         description="the mirror's database (SQLite file or PostgreSQL URL)",
     )
     sources: tuple[SourceConfig, ...] = Field(default=(), description="the gateways to copy from")
+    local_pool: bool = Field(
+        default=False, description="inside serve: also copy the accounts of the gateway's own pool"
+    )
     schedule_minute: str = Field(
         default="1/5", description='cron minute field of the schedule ("1/5": minutes 1, 6, 11, ...)'
     )
