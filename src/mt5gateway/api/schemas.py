@@ -63,6 +63,8 @@ class HealthResponse(BaseModel):
     total_terminals: int
     connected_terminals: int
     terminals: dict[str, TerminalHealth] = Field(description="by symbol")
+    error: str | None = Field(default=None, description="when no terminal is connected (503)")
+    code: str | None = Field(default=None, description="no_terminal_connected with the 503")
 
 
 class AdminTerminalHealth(TerminalHealth):

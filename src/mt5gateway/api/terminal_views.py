@@ -74,7 +74,10 @@ def _summary(statuses: Sequence[TerminalStatus]) -> dict[str, Any]:
 def health_body(statuses: Sequence[TerminalStatus]) -> dict[str, Any]:
     """``GET /api/health``: overall status and each symbol's terminal."""
     terminals = {symbol: _terminal_health(s) for s in statuses for symbol in s.symbols}
-    return {**_summary(statuses), "terminals": terminals}
+    body = {**_summary(statuses), "terminals": terminals}
+    if body["status"] == "error":
+        body.update(error="No terminal is connected", code="no_terminal_connected")
+    return body
 
 
 def admin_health_body(statuses: Sequence[TerminalStatus]) -> dict[str, Any]:
