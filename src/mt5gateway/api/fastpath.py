@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mt5gateway.errors import GatewayError
 from mt5gateway.indicators import OverlayParams
 from mt5gateway.market.cache import PreparedBody
-from mt5gateway.market.service import MAX_BARS
+from mt5gateway.market.service import DEFAULT_INDICATOR_BARS, MAX_BARS, MIN_INDICATOR_BARS
 
 from .auth import identify, take_rate_token
 from .deps import Gateway
@@ -24,8 +24,6 @@ from .encoding import accepts_gzip
 __all__ = ["INDICATOR_PREFIX", "CachedIndicatorFastPath"]
 
 INDICATOR_PREFIX = "/api/indicators/"
-_MIN_BARS = 100
-_DEFAULT_BARS = 1000
 _DEFAULT_PARAMS = OverlayParams()
 _NEEDED_HEADERS = frozenset({b"x-api-key", b"x-user-tier", b"accept-encoding"})
 
@@ -88,9 +86,9 @@ class CachedIndicatorFastPath:
 def _bars(query: bytes) -> int | None:
     """``bars`` of a query holding nothing else, when valid; ``None`` sends the request to the route."""
     if not query:
-        return _DEFAULT_BARS
+        return DEFAULT_INDICATOR_BARS
     name, _, value = query.partition(b"=")
     if name != b"bars" or not value.isdigit():
         return None
     bars = int(value)
-    return bars if _MIN_BARS <= bars <= MAX_BARS else None
+    return bars if MIN_INDICATOR_BARS <= bars <= MAX_BARS else None

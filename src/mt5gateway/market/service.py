@@ -31,9 +31,19 @@ from .cache import IndicatorCache, PreparedBody
 from .render import Renderer
 from .tiers import Tier, TierPolicy
 
-__all__ = ["MAX_BARS", "MAX_TICKS", "MarketService", "ResolvedRequest"]
+__all__ = [
+    "DEFAULT_INDICATOR_BARS",
+    "MAX_BARS",
+    "MAX_TICKS",
+    "MIN_INDICATOR_BARS",
+    "MarketService",
+    "ResolvedRequest",
+]
 
 MAX_BARS = 5000
+# Bars of an indicator response: at least a lookback's worth of chart, 1000 when not asked.
+MIN_INDICATOR_BARS = 100
+DEFAULT_INDICATOR_BARS = 1000
 MAX_TICKS = 10_000
 # Newest ticks are looked for in this window before the terminal's last tick (quiet markets
 # return fewer than asked rather than scanning a whole day).

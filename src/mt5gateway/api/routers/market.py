@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from mt5gateway.indicators import OverlayParams, parse_overlay_params
-from mt5gateway.market.service import MAX_BARS, MAX_TICKS
+from mt5gateway.market.service import DEFAULT_INDICATOR_BARS, MAX_BARS, MAX_TICKS, MIN_INDICATOR_BARS
 
 from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
 from ..deps import GatewayDep, gateway_of
@@ -101,7 +101,9 @@ async def indicators(
     caller: MarketCaller,
     symbol: str,
     timeframe: str,
-    bars: Annotated[int, Query(ge=100, le=MAX_BARS, description="bars of OHLC returned")] = 1000,
+    bars: Annotated[
+        int, Query(ge=MIN_INDICATOR_BARS, le=MAX_BARS, description="bars of OHLC returned")
+    ] = DEFAULT_INDICATOR_BARS,
 ) -> Response:
     """OHLC, fractals and horizontal and diagonal lines (SPEC 7); overlay parameters as query options."""
     body = await gateway_of(request).market.indicators(
