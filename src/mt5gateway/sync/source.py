@@ -60,12 +60,13 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _error_of(response: httpx.Response) -> str:
+    """``HTTP <status> <code>: <message>`` from the gateway's error body, or just the status."""
     try:
         body = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}"
+        body = None
     if isinstance(body, dict) and "error" in body:
-        return f"HTTP {response.status_code} {body.get('code', '')}: {body['error']}".replace(" :", ":")
+        return f"HTTP {response.status_code} {body.get('code', 'error')}: {body['error']}"
     return f"HTTP {response.status_code}"
 
 
@@ -151,12 +152,15 @@ class GatewaySource:
         response = await self._get("/api/accounts")
         if response.status_code != 200:
             raise GatewayUnreachable(f"{self.name}: account list: {_error_of(response)}")
-        return [
-            ListedAccount(
-                login=int(item["login"]), terminal_id=item.get("terminal_id"), server=item.get("server")
-            )
-            for item in response.json()["accounts"]
-        ]
+        try:
+            return [
+                ListedAccount(
+                    login=int(item["login"]), terminal_id=item.get("terminal_id"), server=item.get("server")
+                )
+                for item in response.json()["accounts"]
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise GatewayUnreachable(f"{self.name}: account list: unexpected answer ({exc!r})") from exc
 
     async def fetch(self, account: ListedAccount) -> AccountSnapshot:
         """The account's figures: ``live_data`` when the terminal answered, else the gateway's ``stored_data``."""

@@ -173,14 +173,18 @@ class SyncWorker:
         for account, result in zip(accounts, results, strict=True):
             if isinstance(result, AccountSnapshot):
                 outcome.snapshots.append(result)
-            elif isinstance(result, AccountFetchError | GatewayUnreachable):
+            elif isinstance(result, Exception):
+                # Whatever went wrong with one account (an error answer, a malformed body) is its own.
+                reason = (
+                    str(result)
+                    if isinstance(result, AccountFetchError)
+                    else f"{type(result).__name__}: {result}"
+                )
                 outcome.failures.append(
-                    AccountFailure(
-                        account.login, account.terminal_id, account.server, source.name, str(result)
-                    )
+                    AccountFailure(account.login, account.terminal_id, account.server, source.name, reason)
                 )
             else:
-                raise result
+                raise result  # cancellation: stop the cycle
         return outcome
 
     def _alert_accounts(self, failures: list[AccountFailure], counts: dict[int, int]) -> None:
