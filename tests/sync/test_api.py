@@ -93,6 +93,7 @@ async def test_cache_routes_need_the_accounts_scope_and_show_age(api: httpx.Asyn
     assert one["age_seconds"] == 0.0 and one["balance"] > 0
     missing = await api.get("/api/cache/accounts/4999999", headers=viewer)
     assert (missing.status_code, missing.json()["code"]) == (404, "account_not_found")
+    assert (await api.get(f"/api/cache/accounts/{2**64}", headers=viewer)).status_code == 400
 
     client = (await api.get("/api/clients/C-1/accounts", headers=viewer)).json()
     assert [a["login"] for a in client["accounts"]] == [5000001, 5000004]

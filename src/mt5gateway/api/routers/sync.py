@@ -31,7 +31,8 @@ async def get_sync_worker(request: Request) -> SyncWorker:
 
 SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]
 AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
-Login = Annotated[int, Path(ge=1, description="the account's login")]
+# The mirror's login column is a signed 64-bit integer: a larger number cannot be an account in it.
+Login = Annotated[int, Path(ge=1, le=2**63 - 1, description="the account's login")]
 
 
 @router.get("/api/cache/accounts", summary="Every mirrored account with its age and freshness level")
