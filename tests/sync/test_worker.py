@@ -246,3 +246,21 @@ async def test_stored_only_answers_are_kept_as_stored(mirror_url: str, clock: Ma
         assert row["data_source"] == "STORED"
         assert row["updated_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         assert {name: row[name] for name in FIGURE_COLUMNS} == figures(row["login"])
+
+
+async def test_two_gateways_listing_the_same_logins_write_each_once(
+    mirror_url: str, gateway: GatewayProcess, clock: ManualClock
+) -> None:
+    sources = [SourceConfig(name=name, url=gateway.url, api_key=VIEWER_KEY) for name in ("vps-a", "vps-b")]
+    worker = SyncWorker(
+        sync_settings(mirror_url, gateway, sources=sources), Mirror.open(mirror_url), clock=clock
+    )
+    try:
+        run = await worker.run_cycle()
+        rows = worker.mirror.accounts()
+    finally:
+        await worker.stop()
+        worker.mirror.close()
+    assert (run.status, run.accounts_ok, run.accounts_total) == ("success", 7, 7)
+    assert [row["login"] for row in rows] == list(LOGINS)
+    assert {row["synced_from_gateway"] for row in rows} <= {"vps-a", "vps-b"}

@@ -67,6 +67,21 @@ class _SourceOutcome:
     error: str | None = None
 
 
+def _one_per_login(outcomes: Sequence[_SourceOutcome]) -> tuple[list[AccountSnapshot], list[AccountFailure]]:
+    """Snapshots and failures with each login once (one upsert may not touch a row twice).
+
+    A login two gateways serve keeps a LIVE answer over a STORED one (the later source on a tie);
+    it failed only when no source answered for it.
+    """
+    snapshots: dict[int, AccountSnapshot] = {}
+    for snapshot in (s for outcome in outcomes for s in outcome.snapshots):
+        kept = snapshots.get(snapshot.login)
+        if kept is None or snapshot.data_source == "LIVE" or kept.data_source == "STORED":
+            snapshots[snapshot.login] = snapshot
+    failures = {f.login: f for outcome in outcomes for f in outcome.failures if f.login not in snapshots}
+    return list(snapshots.values()), list(failures.values())
+
+
 class SyncWorker:
     """Copies accounts from its sources into the mirror, on a schedule or on demand."""
 
@@ -102,8 +117,7 @@ class SyncWorker:
     async def _cycle(self, trigger: str) -> RunRecord:
         started, started_perf = self.clock(), time.perf_counter()
         outcomes = await asyncio.gather(*(self._sync_source(source) for source in self.sources))
-        snapshots = [s for outcome in outcomes for s in outcome.snapshots]
-        failures = [f for outcome in outcomes for f in outcome.failures]
+        snapshots, failures = _one_per_login(outcomes)
         errors = [outcome.error for outcome in outcomes if outcome.error]
         errors += [f"account {f.login} ({f.source}): {f.error}" for f in failures]
         synced_at = self.clock()
