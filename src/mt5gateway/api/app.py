@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from mt5gateway import __version__
+from mt5gateway.accounts import bridge
 from mt5gateway.market.cache import IndicatorCache
 from mt5gateway.market.render import Renderer
 from mt5gateway.market.service import MarketService
@@ -62,7 +63,7 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     app = FastAPI(
         title="mt5gateway",
         version=__version__,
-        description="MetaTrader 5 terminals behind one HTTP API: market data, tiered indicators, admin.",
+        description="MetaTrader 5 terminals behind one HTTP + WebSocket API: market data, tiered indicators, accounts, trading, admin.",
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
     )
@@ -80,6 +81,8 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     app.add_middleware(CachedIndicatorFastPath, gateway=gateway, route=indicator_route)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     _document_client_key(app)
+    # Accounts, trading and the WebSocket hub: their routers, started after the pool, stopped before it.
+    bridge.install(app)
     return app
 
 
