@@ -36,6 +36,7 @@ from mt5gateway.sync import Mirror, SourceConfig, SyncSettings, SyncWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 LITE_GATEWAYS, LITE_ACCOUNTS = 10, 100
+DEFAULT_CONCURRENCY = SyncSettings.model_fields["concurrency"].default
 
 
 def _free_port() -> int:
@@ -97,10 +98,12 @@ def main() -> None:
         folder = Path(name)
         with gateway_process(folder, _free_port()) as gateway:
             source = [SourceConfig(name="vps", url=gateway.url, api_key=VIEWER_KEY)]
-            fast = asyncio.run(_cycle_seconds(folder, source, concurrency=8, cycles=10, expect=7))
+            fast = asyncio.run(
+                _cycle_seconds(folder, source, concurrency=DEFAULT_CONCURRENCY, cycles=10, expect=7)
+            )
             slow = asyncio.run(_cycle_seconds(folder, source, concurrency=1, cycles=5, expect=7))
-        rows.append(_row("7 accounts, 1 real gateway, sequential", slow, None))
-        rows.append(_row("7 accounts, 1 real gateway, concurrent", fast, 1.0))
+        rows.append(_row("7 accounts, 1 real gateway, 1 in flight", slow, None))
+        rows.append(_row(f"7 accounts, 1 real gateway, {DEFAULT_CONCURRENCY} in flight", fast, 1.0))
 
         ports = [_free_port() for _ in range(LITE_GATEWAYS)]
         lite = _start_lite_gateways(ports)
@@ -111,12 +114,20 @@ def main() -> None:
             ]
             total = LITE_GATEWAYS * LITE_ACCOUNTS
             slow = asyncio.run(_cycle_seconds(folder, sources, concurrency=1, cycles=1, expect=total))
-            fast = asyncio.run(_cycle_seconds(folder, sources, concurrency=16, cycles=3, expect=total))
+            fast = asyncio.run(
+                _cycle_seconds(folder, sources, concurrency=DEFAULT_CONCURRENCY, cycles=3, expect=total)
+            )
         finally:
             lite.kill()
             lite.wait()
-        rows.append(_row(f"{total} accounts, {LITE_GATEWAYS} lite gateways, sequential", slow, None))
-        rows.append(_row(f"{total} accounts, {LITE_GATEWAYS} lite gateways, concurrent", fast, 10.0))
+        rows.append(_row(f"{total} accounts, {LITE_GATEWAYS} lite gateways, 1 in flight each", slow, None))
+        rows.append(
+            _row(
+                f"{total} accounts, {LITE_GATEWAYS} lite gateways, {DEFAULT_CONCURRENCY} in flight each",
+                fast,
+                10.0,
+            )
+        )
     print_table(rows)
 
 
