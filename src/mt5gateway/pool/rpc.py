@@ -3,7 +3,9 @@
 Requests go down a ``multiprocessing`` pipe (pickle: both ends are this program on this host) and
 answers come back keyed by request id, so any number of coroutines may wait on one worker while it
 serves them one at a time. The pipe is read from the event loop (``loop.add_reader``; a reader
-thread where the loop cannot watch pipes), so waiting never blocks the loop. A request that misses
+thread where the loop cannot watch pipes), so waiting never blocks the loop. The loop reads only
+what the pipe holds at each wake-up and assembles large answers over several (``FrameReader``):
+uvloop makes the descriptor non-blocking, where a whole-message ``recv`` would fail half-way. A request that misses
 its deadline fails with ``TerminalTimeout`` and reports the worker hung: the supervisor kills it.
 """
 
@@ -20,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..errors import BadRequest, TerminalError, TerminalTimeout, TerminalUnavailable
+from .frames import FrameReader
 from .worker import WorkerSpec, worker_main
 
 __all__ = ["WorkerClient", "WorkerStartError"]
@@ -60,6 +63,7 @@ class WorkerClient:
         self._process: Any = None
         self._conn: Connection | None = None
         self._watched_fd: int | None = None
+        self._reader: FrameReader | None = None
         self.closed = False
         self.pid: int | None = None
         self.started_at: float | None = None
@@ -86,21 +90,23 @@ class WorkerClient:
         try:
             self._loop.add_reader(conn.fileno(), self._drain)
             self._watched_fd = conn.fileno()
+            self._reader = FrameReader(conn.fileno())
         except NotImplementedError:
             threading.Thread(target=self._read_in_thread, args=(conn,), daemon=True).start()
 
     def _drain(self) -> None:
-        # One message per wake-up: the reader is level-triggered, so the loop calls back while more
-        # is waiting, and not polling again saves a system call on every answer.
-        conn = self._conn
-        if conn is None or self.closed:
+        # One read per wake-up: the reader is level-triggered, so the loop calls back while more
+        # is waiting, and a frame still partial after this read is completed by the next ones.
+        reader = self._reader
+        if reader is None or self.closed:
             return
         try:
-            message = conn.recv()
+            messages = reader.read_available()
         except (EOFError, OSError):
             self._lose("the worker process exited")
             return
-        self._dispatch(message)
+        for message in messages:
+            self._dispatch(message)
 
     def _read_in_thread(self, conn: Connection) -> None:
         try:
@@ -204,6 +210,7 @@ class WorkerClient:
         if self._watched_fd is not None:
             self._loop.remove_reader(self._watched_fd)
             self._watched_fd = None
+            self._reader = None
         if not self._ready.done():
             self._ready.set_exception(WorkerStartError(reason))
         pending, self._pending = self._pending, {}
