@@ -8,8 +8,13 @@ client). Each run: 32 connections for a few seconds after a warm-up.
 Targets: cached ``/api/indicators/EURUSD/H1?bars=1000`` >= 3,000 req/s with p99 <= 10 ms; uncached
 (a second server with the indicator cache disabled, so every request fetches the bars from the
 terminal, computes and serialises) >= 300 req/s; the indicator computation on 5,000 bars <= 5 ms.
-Baselines: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling), and
-the uncached run with the indicator rendered on the event loop instead of in a worker process.
+Baselines: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling), the
+uncached run with the indicator rendered on the event loop instead of in a worker process, and the
+server on asyncio's own event loop instead of uvloop.
+
+The machine is shared, so every HTTP row carries the CPU seconds the gateway's processes (server,
+terminal and render workers) spent per request, the load generator's, and the 1-minute load average
+at the end of the run.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import uvloop
 
 from bench._util import Timing, print_table, time_calls
 from mt5gateway.api.keys import generate_key, hash_key
@@ -47,9 +54,57 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gateway: its base URL and process id."""
+
+    base: str
+    pid: int
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """One load run: throughput, latencies, and the CPU it took on each side."""
+
+    rate: float
+    timing: Timing
+    server_cpu_ms: float  # per request, the gateway and its worker processes
+    client_cpu_ms: float  # per request, the load generator
+    load_average: float
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its live descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                # Fields after the parenthesised command name: state ppid ... utime(12) stime(13).
+                fields = file.read().rpartition(b")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {root}
+    grew = True
+    while grew:
+        added = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= added
+        grew = bool(added)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 @contextmanager
-def _gateway(key: str, *, cache_size: int, render_workers: int = 1) -> Iterator[str]:
-    """``mt5gateway serve`` in a subprocess; yields its base URL once /api/health answers ok."""
+def _gateway(key: str, *, cache_size: int, render_workers: int = 1, loop: str = "auto") -> Iterator[Server]:
+    """``mt5gateway serve`` in a subprocess; yields it once /api/health answers ok."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "bench.toml"
@@ -72,6 +127,8 @@ def _gateway(key: str, *, cache_size: int, render_workers: int = 1) -> Iterator[
                 str(config),
                 "--log-level",
                 "warning",
+                "--loop",
+                loop,
             ],
             env=env,
         )
@@ -88,7 +145,7 @@ def _gateway(key: str, *, cache_size: int, render_workers: int = 1) -> Iterator[
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the gateway did not start")
                 time.sleep(0.2)
-            yield base
+            yield Server(base, process.pid)
         finally:
             process.terminate()
             process.wait(30)
@@ -130,29 +187,38 @@ async def _load(port: int, path: str, key: str) -> tuple[float, Timing]:
     return len(latencies) / DURATION_S, Timing(latencies)
 
 
-def _run_load(base: str, path: str, key: str) -> tuple[float, Timing]:
-    port = int(base.rsplit(":", 1)[1])
-    try:
-        import uvloop
-
-        return uvloop.run(_load(port, path, key))
-    except ImportError:
-        return asyncio.run(_load(port, path, key))
+def _run_load(server: Server, path: str, key: str) -> LoadRun:
+    server_cpu, client_cpu = _tree_cpu_seconds(server.pid), time.process_time()
+    rate, timing = uvloop.run(_load(server.port, path, key))
+    # The warm-up's requests are not counted in the rate: charge the CPU over the whole run.
+    requests = rate * (DURATION_S + WARMUP_S)
+    return LoadRun(
+        rate=rate,
+        timing=timing,
+        server_cpu_ms=(_tree_cpu_seconds(server.pid) - server_cpu) / requests * 1000,
+        client_cpu_ms=(time.process_time() - client_cpu) / requests * 1000,
+        load_average=os.getloadavg()[0],
+    )
 
 
 def _http_row(
-    measure: str, rate: float, timing: Timing, target_rate: float, target_p99_ms: float | None
+    measure: str, run: LoadRun, target_rate: float, target_p99_ms: float | None
 ) -> tuple[str, str, str, str]:
-    p50, p99 = timing.percentile(50) * 1000, timing.percentile(99) * 1000
-    ok = rate >= target_rate and (target_p99_ms is None or p99 <= target_p99_ms)
+    p50, p99 = run.timing.percentile(50) * 1000, run.timing.percentile(99) * 1000
+    ok = run.rate >= target_rate and (target_p99_ms is None or p99 <= target_p99_ms)
     target = f">= {target_rate:,.0f} req/s" + (f", p99 <= {target_p99_ms:g} ms" if target_p99_ms else "")
-    return (measure, f"{rate:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms", target, "yes" if ok else "NO")
+    value = (
+        f"{run.rate:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms; CPU/req server {run.server_cpu_ms:.2f} ms, "
+        f"client {run.client_cpu_ms:.2f} ms; load {run.load_average:.1f}"
+    )
+    return (measure, value, target, "yes" if ok else "NO")
 
 
 def _computation_rows() -> list[tuple[str, str, str, str]]:
     terminal = SimTerminal(SimConfig(seed=42, db_path=":memory:"))
     terminal.initialize()
     rates = terminal.copy_rates_from_pos("EURUSD", c.TIMEFRAME_H1, 0, 5000)
+    assert rates is not None, terminal.last_error()
     params = OverlayParams()
     assert len(rates) == 5000 >= minimum_history(params)
     high, low, close = (rates[name].astype("float64") for name in ("high", "low", "close"))
@@ -180,20 +246,31 @@ def _computation_rows() -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _loop_rows(key: str, loop: str, label: str, *, with_targets: bool) -> list[tuple[str, str, str, str]]:
+    """Baseline, cached and uncached runs of a gateway on ``loop``; targets checked when asked."""
+    rows = []
+    with _gateway(key, cache_size=512, loop=loop) as server:
+        run = _run_load(server, "/api/timeframes", key)
+        rows.append(_http_row(f"{label}baseline /api/timeframes (32 conns)", run, 0, None))
+        run = _run_load(server, CACHED_PATH, key)
+        rows.append(
+            _http_row(f"{label}cached {CACHED_PATH}", run, *((3000, 10) if with_targets else (0, None)))
+        )
+    with _gateway(key, cache_size=0, loop=loop) as server:
+        run = _run_load(server, CACHED_PATH, key)
+        target = 300 if with_targets else 0
+        rows.append(_http_row(f"{label}uncached (cache off: fetch, compute, serialise)", run, target, None))
+    return rows
+
+
 def main() -> None:
     key = generate_key()
     rows = _computation_rows()
-    with _gateway(key, cache_size=512) as base:
-        rate, timing = _run_load(base, "/api/timeframes", key)
-        rows.append(_http_row("baseline /api/timeframes (32 conns)", rate, timing, 0, None))
-        rate, timing = _run_load(base, CACHED_PATH, key)
-        rows.append(_http_row(f"cached {CACHED_PATH}", rate, timing, 3000, 10))
-    with _gateway(key, cache_size=0) as base:
-        rate, timing = _run_load(base, CACHED_PATH, key)
-        rows.append(_http_row("uncached (cache off: fetch, compute, serialise)", rate, timing, 300, None))
-    with _gateway(key, cache_size=0, render_workers=0) as base:
-        rate, timing = _run_load(base, CACHED_PATH, key)
-        rows.append(_http_row("  baseline: uncached, rendered on the event loop", rate, timing, 0, None))
+    rows += _loop_rows(key, "uvloop", "", with_targets=True)
+    with _gateway(key, cache_size=0, render_workers=0) as server:
+        run = _run_load(server, CACHED_PATH, key)
+        rows.append(_http_row("  baseline: uncached, rendered on the event loop", run, 0, None))
+    rows += _loop_rows(key, "asyncio", "  asyncio's loop: ", with_targets=False)
     print_table(rows)
 
 
