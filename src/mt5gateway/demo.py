@@ -1,12 +1,15 @@
 """``mt5gateway demo`` (what ``make run`` runs): the gateway on 15 simulated terminals, ready to try.
 
 Makes four keys for this run only (FREE, PRO, a trusted front-end key, admin), prints them with the
-URL, the docs and example ``curl`` lines, and serves until interrupted. Nothing is written to disk.
+URL, the docs and example ``curl`` lines, and serves until interrupted. The FREE key reads market
+data; the PRO key also has the accounts, trade and data scopes. EURUSD and BTCUSD are recorded into
+a SQLite file in a temporary folder, removed on exit.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 
 from mt5gateway.api.app import create_app
 from mt5gateway.api.keys import generate_key, hash_key
@@ -16,6 +19,9 @@ from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import default_pool_config
 
 __all__ = ["add_arguments", "run"]
+
+# What the demo records while it runs (the data endpoints show them filling up).
+RECORDED_SYMBOLS = ("EURUSD", "BTCUSD")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +47,8 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/bars/AUDJPY/M5?count=10'",
         f"  curl -H 'X-API-Key: {keys['trusted']}' -H 'X-User-Tier: PRO' {base}/api/timeframes",
         f"  curl -H 'X-API-Key: {keys['PRO']}' {base}/api/quotes",
+        f"  curl -H 'X-API-Key: {keys['PRO']}' {base}/api/accounts",
+        f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/data/statistics?symbols=EURUSD,BTCUSD'",
         f"  curl -H 'X-Admin-API-Key: {keys['admin']}' {base}/api/admin/terminals/stats",
         f"  curl {base}/metrics",
         "",
@@ -52,18 +60,26 @@ def _banner(base: str, keys: dict[str, str]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Build demo keys, print how to call the gateway, serve."""
     keys = {label: generate_key() for label in ("FREE", "PRO", "trusted", "admin")}
-    settings = load_settings(
-        None,
-        host=args.host,
-        port=args.port,
-        admin_key_hash=hash_key(keys["admin"]),
-        keys=(
-            ApiKeyConfig(name="demo-free", hash=hash_key(keys["FREE"]), tier="FREE"),
-            ApiKeyConfig(name="demo-pro", hash=hash_key(keys["PRO"]), tier="PRO"),
-            ApiKeyConfig(name="demo-web", hash=hash_key(keys["trusted"]), tier="FREE", trusted=True),
-        ),
-    )
-    app = create_app(settings, TerminalPool(default_pool_config()))
-    print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
-    run_server(app, settings)
+    with tempfile.TemporaryDirectory(prefix="mt5gateway-demo-") as folder:
+        settings = load_settings(
+            None,
+            host=args.host,
+            port=args.port,
+            admin_key_hash=hash_key(keys["admin"]),
+            keys=(
+                ApiKeyConfig(name="demo-free", hash=hash_key(keys["FREE"]), tier="FREE"),
+                ApiKeyConfig(
+                    name="demo-pro",
+                    hash=hash_key(keys["PRO"]),
+                    tier="PRO",
+                    scopes=("market", "accounts", "trade", "data"),
+                ),
+                ApiKeyConfig(name="demo-web", hash=hash_key(keys["trusted"]), tier="FREE", trusted=True),
+            ),
+            store_url=f"sqlite:///{folder}/demo.db",
+            recorder={"enabled": True, "symbols": RECORDED_SYMBOLS},
+        )
+        app = create_app(settings, TerminalPool(default_pool_config()))
+        print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
+        run_server(app, settings)
     return 0

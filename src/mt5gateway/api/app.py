@@ -24,7 +24,7 @@ from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
-from .routers import admin, health, market
+from .routers import admin, data, health, market
 from .settings import ApiSettings
 
 __all__ = ["create_app"]
@@ -54,7 +54,12 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
         try:
             await gateway.market.start()
             try:
-                yield
+                # Recorded data: interrupted gap-fill jobs resume, the recorder starts when enabled.
+                await gateway.data.start()
+                try:
+                    yield
+                finally:
+                    await gateway.data.stop()
             finally:
                 await gateway.market.stop()
         finally:
@@ -72,6 +77,7 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(admin.router)
+    app.include_router(data.router)
     indicator_route = next(
         route
         for route in market.router.routes

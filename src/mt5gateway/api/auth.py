@@ -34,6 +34,7 @@ __all__ = [
     "identify",
     "require_admin",
     "require_scope",
+    "require_scope_or_admin",
     "take_rate_token",
 ]
 
@@ -95,6 +96,19 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Caller]]:
         key, caller = identify(gateway, request.headers, scope)
         take_rate_token(gateway, key)
         return caller
+
+    return authenticate
+
+
+def require_scope_or_admin(scope: Scope) -> Callable[[Request], Awaitable[Caller | None]]:
+    """A dependency accepting the admin key (``None``: no client, no rate limit) or a client key with
+    ``scope`` (checked like ``require_scope``)."""
+    client_check = require_scope(scope)
+
+    async def authenticate(request: Request) -> Caller | None:
+        if gateway_of(request).keys.is_admin(request.headers.get("x-admin-api-key")):
+            return None
+        return await client_check(request)
 
     return authenticate
 

@@ -1,4 +1,5 @@
-"""The HTTP service's settings: bind address, API keys (hashed), tiers, rate limits, cache.
+"""The HTTP service's settings: bind address, API keys (hashed), tiers, rate limits, cache, the
+recorded-data store and the recorder run inside the service.
 
 Loaded from the ``[api]`` table of a TOML file (``mt5gateway serve --config FILE``) with environment
 overrides on top: ``MT5GW_API_<FIELD>``, nested fields with ``__`` (``MT5GW_API_RATE_LIMIT__PER_MINUTE``),
@@ -17,7 +18,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from mt5gateway.market.tiers import DEFAULT_TIERS, Tier, TierPolicy
 
-__all__ = ["SCOPES", "ApiKeyConfig", "ApiSettings", "RateLimitConfig", "TierConfig", "load_settings"]
+__all__ = [
+    "SCOPES",
+    "ApiKeyConfig",
+    "ApiSettings",
+    "RateLimitConfig",
+    "RecorderConfig",
+    "TierConfig",
+    "load_settings",
+]
 
 Scope = Literal["market", "accounts", "trade", "data"]
 SCOPES: tuple[Scope, ...] = ("market", "accounts", "trade", "data")
@@ -73,6 +82,17 @@ class RateLimitConfig(BaseModel):
     burst: int = Field(default=60, ge=1, description="requests a key may make at once after a pause")
 
 
+class RecorderConfig(BaseModel):
+    """The recorder run inside the service (``[api.recorder]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(default=False, description="record ticks and bars while the service runs")
+    symbols: tuple[str, ...] | None = Field(
+        default=None, description="symbols to record (default: every symbol the pool routes)"
+    )
+
+
 def _default_tiers() -> dict[str, TierConfig]:
     return {t.name: TierConfig(symbols=t.symbols, timeframes=t.timeframes) for t in DEFAULT_TIERS}
 
@@ -113,6 +133,12 @@ class ApiSettings(BaseSettings):
     terminal_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the pool gives none"
     )
+    store_url: str | None = Field(
+        default=None,
+        description="recorded-data database (sqlite:///file.db or postgresql://...); "
+        "default: mt5gateway.db in the data folder ($MT5GW_DATA_DIR, ./data)",
+    )
+    recorder: RecorderConfig = Field(default_factory=RecorderConfig)
 
     @field_validator("admin_key_hash")
     @classmethod

@@ -1,17 +1,26 @@
-"""Market endpoints: symbols, timeframes, indicators, bars, ticks and quotes, all tier-checked."""
+"""Market endpoints: symbols, timeframes, indicators, bars, ticks and quotes, all tier-checked.
+
+Bars come from the symbol's terminal, or with ``source=store`` from the recorded data (same checks).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import functools
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from mt5gateway.errors import BadRequest
 from mt5gateway.indicators import OverlayParams, parse_overlay_params
 from mt5gateway.market.service import DEFAULT_INDICATOR_BARS, MAX_BARS, MAX_TICKS, MIN_INDICATOR_BARS
+from mt5gateway.market.tiers import Tier
+from mt5gateway.recorder.service import stored_bars
+from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS
 
 from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
-from ..deps import GatewayDep, gateway_of
+from ..deps import Gateway, GatewayDep, gateway_of
 from ..encoding import accepts_gzip
 from ..responses import JSONBytes
 from ..schemas import (
@@ -125,8 +134,14 @@ async def bars(
         int | None, Query(alias="from", ge=0, description="epoch seconds; needs to (a range)")
     ] = None,
     date_to: Annotated[int | None, Query(alias="to", ge=0, description="epoch seconds")] = None,
+    source: Annotated[
+        Literal["terminal", "store"],
+        Query(description="terminal, or store: the recorded bars between from and to (both needed)"),
+    ] = "terminal",
 ) -> dict[str, Any]:
     """Bars oldest first: the newest count, the count up to `to`, or those between `from` and `to`."""
+    if source == "store":
+        return await _stored_bars(gateway, caller.tier, symbol, timeframe, date_from, date_to)
     return await gateway.market.bars(
         tier=caller.tier,
         symbol=symbol,
@@ -135,6 +150,45 @@ async def bars(
         date_from=date_from,
         date_to=date_to,
     )
+
+
+async def _stored_bars(
+    gateway: Gateway, tier: Tier, symbol: str, timeframe: str, date_from: int | None, date_to: int | None
+) -> dict[str, Any]:
+    """The stored bars with ``from <= time <= to``, the body of the terminal source's answer."""
+    request = gateway.market.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
+    if date_from is None or date_to is None:
+        raise BadRequest("source=store needs from and to (epoch seconds)", field="from")
+    if date_to < date_from:
+        raise BadRequest("Parameter to must not be before from", field="to")
+    assert request.timeframe is not None  # resolve keeps the timeframe it was given, canonical
+    span_bars = (date_to - date_from) // TIMEFRAME_SECONDS[request.timeframe_value]
+    if span_bars > MAX_BARS:
+        raise BadRequest(
+            f"from..to spans {span_bars} {request.timeframe} bars; at most {MAX_BARS} per request",
+            field="from",
+        )
+    store = await gateway.data.open_store()
+    # Inclusive of `to`, as copy_rates_range is; the store's ranges are half-open.
+    rates = await asyncio.to_thread(
+        functools.partial(
+            stored_bars,
+            store=store,
+            symbol=request.symbol,
+            timeframe=request.timeframe,
+            from_time=date_from,
+            to_time=date_to + 1,
+        )
+    )
+    names = rates.dtype.names or ()
+    return {
+        "success": True,
+        "symbol": request.symbol,
+        "timeframe": request.timeframe,
+        "terminal_id": request.terminal_id,
+        "count": len(rates),
+        "bars": [dict(zip(names, row, strict=True)) for row in rates.tolist()],
+    }
 
 
 @router.get("/ticks/{symbol}", response_model=TicksResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
