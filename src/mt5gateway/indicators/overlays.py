@@ -1,18 +1,22 @@
 """The overlays entry point: bars in, the indicator response's ``data`` fields out (SPEC 7, issue 4).
 
-``compute_overlays`` returns plain Python values ready for orjson: ``ohlc`` (the last ``bars`` bars,
-oldest first), ``horizontal`` (``peak_1..`` / ``bottom_1..``), ``diagonal`` (``ascending_1..`` /
-``descending_1..``), each line a list of ``{index, value}`` points with index 0 = the newest bar,
-and ``fractals`` (those among the returned bars). ``find_overlays`` gives the same analysis as
-typed records for callers that want scores and touches.
+The payload: ``ohlc`` (the last ``bars`` bars, oldest first), ``horizontal`` (``peak_1..`` /
+``bottom_1..``), ``diagonal`` (``ascending_1..`` / ``descending_1..``), each line a list of
+``{index, value}`` points with index 0 = the newest bar, and ``fractals`` (those among the returned
+bars). ``overlay_fragments`` gives it with every list already serialised (``orjson.Fragment``), for
+the HTTP response: a Python dict per bar and per point cost several times the analysis itself.
+``compute_overlays`` gives the same payload as plain Python values. ``find_overlays`` gives the
+analysis as typed records for callers that want scores and touches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from .atr import average_true_range
@@ -20,9 +24,13 @@ from .fractals import Fractals, find_fractals
 from .lines import Line, LineContext, diagonal_lines, horizontal_lines
 from .params import OverlayParams
 
-__all__ = ["Overlays", "compute_overlays", "find_overlays"]
+__all__ = ["Overlays", "compute_overlays", "find_overlays", "overlay_fragments"]
 
 _REQUIRED_FIELDS = ("time", "open", "high", "low", "close", "tick_volume")
+_OHLC_KEYS = ("time", "open", "high", "low", "close", "volume")
+_POINT_KEYS = ("index", "value")
+_FRACTAL_KEYS = ("time", "price")
+_EMPTY_LIST = orjson.Fragment(b"[]")
 
 
 @dataclass(frozen=True)
@@ -63,29 +71,46 @@ def find_overlays(
     )
 
 
-def _to_floats(values: NDArray[np.floating[Any]], digits: int | None) -> list[Any]:
-    """``values`` as nested Python floats, rounded to ``digits`` when given."""
-    result: list[Any] = (values if digits is None else np.round(values, digits)).tolist()
-    return result
+def _prices(values: NDArray[np.floating[Any]], digits: int | None) -> NDArray[np.float64]:
+    """``values`` as float64, rounded to ``digits`` when given."""
+    prices = np.asarray(values, dtype=np.float64)
+    return prices if digits is None else np.round(prices, digits)
 
 
-def _line_points(
-    line: Line | None, count: int, oldest_shown: int, digits: int | None
-) -> list[dict[str, Any]]:
+def _json_objects(keys: tuple[str, ...], columns: Sequence[NDArray[Any]]) -> orjson.Fragment:
+    """The JSON array of ``{keys[0]: columns[0][i], keys[1]: columns[1][i], ...}`` for every row i.
+
+    orjson writes each numeric column in one call, exactly as it writes the same values as Python
+    ints and floats; only the keys are put between them. Numbers hold no commas, so splitting a
+    column's array on them yields its values.
+    """
+    rows = len(columns[0])
+    if rows == 0:
+        return _EMPTY_LIST
+    width = 2 * len(keys)
+    parts: list[bytes] = [b""] * (width * rows)
+    for position, (key, column) in enumerate(zip(keys, columns, strict=True)):
+        # Each row starts by closing the previous object; the first row's opening is set below.
+        separator = (b',"%s":' if position else b'},{"%s":') % key.encode()
+        parts[2 * position :: width] = [separator] * rows
+        numbers = orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)
+        parts[2 * position + 1 :: width] = numbers[1:-1].split(b",")
+    parts[0] = b'[{"%s":' % keys[0].encode()
+    return orjson.Fragment(b"".join(parts) + b"}]")
+
+
+def _line_points(line: Line | None, count: int, oldest_shown: int, digits: int | None) -> orjson.Fragment:
     """One point per bar from the line's first anchor (or the oldest returned bar) to the newest."""
     if line is None:
-        return []
+        return _EMPTY_LIST
     rows = np.arange(max(line.first_row, oldest_shown), count)
-    values = _to_floats(line.first_price + line.slope * (rows - line.first_row), digits)
-    return [
-        {"index": index, "value": value}
-        for index, value in zip((count - 1 - rows).tolist(), values, strict=True)
-    ]
+    values = _prices(line.first_price + line.slope * (rows - line.first_row), digits)
+    return _json_objects(_POINT_KEYS, [count - 1 - rows, values])
 
 
 def _named_lines(
     kind: str, lines: list[Line], slots: int, count: int, oldest_shown: int, digits: int | None
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, orjson.Fragment]:
     """``{kind_1: points, ..., kind_<slots>: points}``, an empty list where fewer lines were found."""
     padded: list[Line | None] = [*lines, *([None] * (slots - len(lines)))]
     return {
@@ -96,23 +121,22 @@ def _named_lines(
 
 def _fractal_points(
     rows: NDArray[np.intp], times: NDArray[np.int64], prices: NDArray[np.float64], digits: int | None
-) -> list[dict[str, Any]]:
+) -> orjson.Fragment:
     """``{time, price}`` of the fractals at ``rows``."""
-    return [
-        {"time": time, "price": price}
-        for time, price in zip(times[rows].tolist(), _to_floats(prices[rows], digits), strict=True)
-    ]
+    return _json_objects(_FRACTAL_KEYS, [times[rows], _prices(prices[rows], digits)])
 
 
-def compute_overlays(
+def overlay_fragments(
     rates: NDArray[Any],
     params: OverlayParams | None = None,
     *,
     bars: int | None = None,
     digits: int | None = None,
 ) -> dict[str, Any]:
-    """The indicator payload of oldest-first ``rates`` (a ``RATES_DTYPE`` array).
+    """The indicator payload of oldest-first ``rates`` (a ``RATES_DTYPE`` array), lists pre-serialised.
 
+    The dict's leaves are ``orjson.Fragment``: ``orjson.dumps`` writes them as they are, so the
+    payload (with anything added to it) is serialised at the cost of copying bytes.
     ``bars`` limits ``ohlc``, the listed fractals and the drawn part of each line to the newest
     ``bars`` bars (all when None); the analysis always uses every bar given, so pass at least
     ``minimum_history(params)`` of them. ``digits`` rounds every price (the symbol's digits).
@@ -134,21 +158,10 @@ def compute_overlays(
     times = np.asarray(rates["time"], dtype=np.int64)
     shown = rates[oldest_shown:]
     # the four price columns rounded in one pass rather than four
-    opens, highs, lows, closes = _to_floats(
+    opens, highs, lows, closes = _prices(
         np.stack([shown["open"], high[oldest_shown:], low[oldest_shown:], close[oldest_shown:]]), digits
     )
-    ohlc = [
-        {"time": t, "open": o, "high": h, "low": lo, "close": c, "volume": v}
-        for t, o, h, lo, c, v in zip(
-            times[oldest_shown:].tolist(),
-            opens,
-            highs,
-            lows,
-            closes,
-            shown["tick_volume"].tolist(),
-            strict=True,
-        )
-    ]
+    ohlc = _json_objects(_OHLC_KEYS, [times[oldest_shown:], opens, highs, lows, closes, shown["tick_volume"]])
     slots = params.lines_per_kind
     fractals = overlays.fractals
     return {
@@ -168,3 +181,17 @@ def compute_overlays(
             ),
         },
     }
+
+
+def compute_overlays(
+    rates: NDArray[Any],
+    params: OverlayParams | None = None,
+    *,
+    bars: int | None = None,
+    digits: int | None = None,
+) -> dict[str, Any]:
+    """``overlay_fragments`` as plain Python values (ints, floats; a NaN price becomes None)."""
+    payload: dict[str, Any] = orjson.loads(
+        orjson.dumps(overlay_fragments(rates, params, bars=bars, digits=digits))
+    )
+    return payload

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 from numpy.typing import NDArray
 
-from mt5gateway.indicators import OverlayParams, compute_overlays
+from mt5gateway.indicators import OverlayParams
+from mt5gateway.indicators.overlays import overlay_fragments
 
 __all__ = ["Renderer", "render_indicator_body"]
 
@@ -39,12 +40,12 @@ def render_indicator_body(
     generated_at: str,
 ) -> bytes:
     """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes."""
-    data = compute_overlays(rates, params, bars=bars, digits=digits)
+    data = overlay_fragments(rates, params, bars=bars, digits=digits)
     data["metadata"] = {
         "symbol": symbol,
         "timeframe": timeframe,
         "tier": tier,
-        "bars_returned": len(data["ohlc"]),
+        "bars_returned": min(bars, rates.shape[0]),  # the length of data.ohlc
         "terminal_id": terminal_id,
         "generated_at": generated_at,
     }
