@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mt5gateway.errors import BadRequest, InvalidTimeframe, TierDenied
+from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 from mt5gateway.terminal.timeframes import TIMEFRAMES
 
 __all__ = ["DEFAULT_TIERS", "Tier", "TierPolicy"]
@@ -26,23 +27,8 @@ class Tier:
     timeframes: tuple[str, ...]
 
 
-_ALL_SYMBOLS = (
-    "AUDJPY",
-    "AUDUSD",
-    "BTCUSD",
-    "ETHUSD",
-    "EURUSD",
-    "GBPJPY",
-    "GBPUSD",
-    "NDX100",
-    "NZDUSD",
-    "US30",
-    "USDCAD",
-    "USDCHF",
-    "USDJPY",
-    "XAGUSD",
-    "XAUUSD",
-)
+# The 15 default symbols, in the order the simulator declares them (alphabetical).
+_ALL_SYMBOLS = tuple(DEFAULT_SYMBOLS)
 
 DEFAULT_TIERS: tuple[Tier, ...] = (
     Tier("FREE", ("BTCUSD", "EURUSD", "USDJPY", "US30", "XAUUSD"), ("H1", "H4", "D1")),

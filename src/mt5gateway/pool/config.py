@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..sim.symbols import DEFAULT_SYMBOLS
 from .backends import DEFAULT_SIM_SEED, DEFAULT_SIM_SERVER, BackendSpec
 
 __all__ = [
@@ -47,27 +48,7 @@ BACKENDS: tuple[str, ...] = ("sim", "metatrader5", "remote")
 
 # SPEC 5: the default deployment, one symbol per simulated terminal.
 DEFAULT_SYMBOLS_BY_TERMINAL: dict[str, str] = {
-    f"MT5_{index:02d}": symbol
-    for index, symbol in enumerate(
-        (
-            "AUDJPY",
-            "AUDUSD",
-            "BTCUSD",
-            "ETHUSD",
-            "EURUSD",
-            "GBPJPY",
-            "GBPUSD",
-            "NDX100",
-            "NZDUSD",
-            "US30",
-            "USDCAD",
-            "USDCHF",
-            "USDJPY",
-            "XAGUSD",
-            "XAUUSD",
-        ),
-        start=1,
-    )
+    f"MT5_{index:02d}": symbol for index, symbol in enumerate(DEFAULT_SYMBOLS, start=1)
 }
 
 _ENV_PLACEHOLDER = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")

@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mt5gateway.accounts.service import LIVE_FIELDS
+
 __all__ = ["BACKOFFICE_COLUMNS", "FIGURE_COLUMNS", "metadata", "sync_accounts", "sync_runs"]
 
 metadata = sa.MetaData()
 
 # The live figures a gateway sends in ``live_data`` (the bridge's LIVE_FIELDS), stored as sent.
-FIGURE_COLUMNS: tuple[str, ...] = (
-    "balance",
-    "equity",
-    "profit",
-    "margin",
-    "margin_free",
-    "margin_level",
-    "leverage",
-    "currency",
-    "trade_allowed",
-)
+FIGURE_COLUMNS: tuple[str, ...] = LIVE_FIELDS
 BACKOFFICE_COLUMNS: tuple[str, ...] = ("client_id", "fund_type", "target_amount", "name")
 
 _UTC_TIME = sa.DateTime(timezone=True)
