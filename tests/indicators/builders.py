@@ -15,9 +15,10 @@ START_TIME = 1_700_000_000
 BAR_SECONDS = 3600
 
 
-def rates(
-    high: Sequence[float], low: Sequence[float], close: Sequence[float] | None = None
-) -> NDArray[np.void]:
+Prices = Sequence[float] | NDArray[np.float64]
+
+
+def rates(high: Prices, low: Prices, close: Prices | None = None) -> NDArray[np.void]:
     """Bars oldest-first with the given highs and lows; close (and open) default to the middle."""
     count = len(high)
     bars = np.zeros(count, dtype=RATES_DTYPE)
