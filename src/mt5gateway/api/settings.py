@@ -9,14 +9,14 @@ made by ``mt5gateway keys new``; plaintext keys never belong in a file.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from mt5gateway.market.tiers import DEFAULT_TIERS, Tier, TierPolicy
+from mt5gateway.settings import TableSettings
 
 __all__ = [
     "SCOPES",
@@ -97,12 +97,13 @@ def _default_tiers() -> dict[str, TierConfig]:
     return {t.name: TierConfig(symbols=t.symbols, timeframes=t.timeframes) for t in DEFAULT_TIERS}
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(TableSettings):
     """Everything the HTTP service needs besides the pool (whose config has its own loader)."""
 
     model_config = SettingsConfigDict(
         env_prefix="MT5GW_API_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
+    toml_table = "api"
 
     host: str = Field(default="127.0.0.1", description="bind address")
     port: int = Field(default=8000, ge=0, le=65535, description="bind port (0: any free port)")
@@ -145,19 +146,6 @@ class ApiSettings(BaseSettings):
     def _admin_hash_has_algorithm(cls, value: str | None) -> str | None:
         return None if value is None else _checked_hash(value)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment wins over the file (passed as init values), so a deployment can override
-        # any field without editing the file.
-        return env_settings, init_settings
-
     def tier_policy(self) -> TierPolicy:
         """The configured tiers as the policy the market services check."""
         return TierPolicy(
@@ -168,9 +156,4 @@ class ApiSettings(BaseSettings):
 
 def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:
     """The ``[api]`` table of the TOML file at ``path`` (none: defaults), then ``overrides``, then env."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        with path.open("rb") as file:
-            values = dict(tomllib.load(file).get("api", {}))
-    values.update(overrides)
-    return ApiSettings(**values)
+    return ApiSettings.load(path, **overrides)

@@ -27,12 +27,13 @@ Example::
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from mt5gateway.settings import TableSettings
 
 __all__ = [
     "AccountMeta",
@@ -102,12 +103,13 @@ class AccountMeta(_Strict):
     name: str | None = Field(default=None, description="the account's display name")
 
 
-class SyncSettings(BaseSettings):
+class SyncSettings(TableSettings):
     """Everything the sync worker needs."""
 
     model_config = SettingsConfigDict(
         env_prefix="MT5GW_SYNC_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
+    toml_table = "sync"
 
     database_url: str = Field(
         default_factory=default_mirror_url,
@@ -137,18 +139,6 @@ class SyncSettings(BaseSettings):
         default_factory=dict, description="login -> client id, fund type, target amount, name"
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment wins over the file (passed as init values), as for the API settings.
-        return env_settings, init_settings
-
     def logins_of_client(self, client_id: str) -> list[int]:
         """The logins mapped to ``client_id`` in config, in login order."""
         return sorted(login for login, meta in self.accounts.items() if meta.client_id == client_id)
@@ -156,9 +146,4 @@ class SyncSettings(BaseSettings):
 
 def load_sync_settings(path: Path | None = None, **overrides: Any) -> SyncSettings:
     """The ``[sync]`` table of the TOML file at ``path`` (none: defaults), then ``overrides``, then env."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        with path.open("rb") as file:
-            values = dict(tomllib.load(file).get("sync", {}))
-    values.update(overrides)
-    return SyncSettings(**values)
+    return SyncSettings.load(path, **overrides)
