@@ -1,7 +1,9 @@
-"""Indicator rendering in worker processes: same bytes as on the loop, and survival of a dead worker."""
+"""Indicator rendering in worker processes: same bytes as on the loop, gzip made there for bodies kept,
+and survival of a dead worker."""
 
 from __future__ import annotations
 
+import gzip
 import multiprocessing
 import os
 import signal
@@ -41,7 +43,8 @@ async def test_worker_renders_the_same_bytes_as_the_loop(rates: Any) -> None:
     renderer = Renderer(1)
     await renderer.start()
     try:
-        assert await renderer.render(rates, params, **FIELDS) == in_loop
+        body = await renderer.render(rates, params, shared=False, **FIELDS)
+        assert (body.json, body.shared) == (in_loop, False)
     finally:
         await renderer.stop()
     metadata = orjson.loads(in_loop)["data"]["metadata"]
@@ -61,8 +64,23 @@ async def test_a_dead_worker_is_replaced_and_the_request_still_answered(
         workers = set(multiprocessing.active_children()) - before
         assert len(workers) == 1
         os.kill(workers.pop().pid, signal.SIGKILL)
-        assert await renderer.render(rates, params, **FIELDS) == expected
+        assert (await renderer.render(rates, params, shared=False, **FIELDS)).json == expected
         assert "render worker died" in caplog.text
-        assert await renderer.render(rates, params, **FIELDS) == expected
+        assert (await renderer.render(rates, params, shared=False, **FIELDS)).json == expected
     finally:
         await renderer.stop()
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_a_body_kept_in_the_cache_comes_with_its_gzip_form(rates: Any, workers: int) -> None:
+    params = OverlayParams()
+    renderer = Renderer(workers)
+    await renderer.start()
+    try:
+        body = await renderer.render(rates, params, shared=True, **FIELDS)
+    finally:
+        await renderer.stop()
+    assert body.shared and body.json == render_indicator_body(rates, params, **FIELDS)
+    compressed = body.gzip()
+    assert body.gzip() is compressed
+    assert gzip.decompress(compressed) == body.json

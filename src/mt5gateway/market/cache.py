@@ -4,7 +4,7 @@ An entry is keyed by (symbol, timeframe, bars, parameters) and stamped with the 
 version*, a counter bumped for every tick event the pool publishes for that symbol. A new tick moves
 the forming bar (and, at a bar boundary, opens a new one), so any tick makes the symbol's entries
 stale; until then the pre-serialised JSON bytes are sent as they are (and their gzip form, made
-once on the first request that accepts it). Entries also expire after
+once: by the renderer along with the body, or else on the first request that accepts it). Entries also expire after
 ``max_age`` seconds, so a tick event that never arrives cannot pin an old answer. Concurrent misses
 of one key share a single computation. Entries are evicted least recently used past ``capacity``;
 capacity 0 disables caching (every request computes).
@@ -19,15 +19,20 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-__all__ = ["CacheStats", "IndicatorCache", "PreparedBody"]
+__all__ = ["CacheStats", "IndicatorCache", "PreparedBody", "gzip_body"]
 
 # Level 1 compresses an indicator response about 4.5x in a couple of milliseconds; higher levels
 # gain little more for several times the cost.
 _GZIP_LEVEL = 1
 
 
+def gzip_body(json: bytes) -> bytes:
+    """``json`` gzip-compressed as responses carry it (deterministic: no timestamp in the header)."""
+    return gzip.compress(json, compresslevel=_GZIP_LEVEL, mtime=0)
+
+
 class PreparedBody:
-    """A JSON body serialised once; its gzip form is made on first demand and kept.
+    """A JSON body serialised once; its gzip form is given or made on first demand, and kept.
 
     ``shared`` says whether the body is kept for other requests (in the cache): only then is
     compressing it worth it, since compressing costs more CPU than computing the body.
@@ -35,15 +40,15 @@ class PreparedBody:
 
     __slots__ = ("_gzip", "json", "shared")
 
-    def __init__(self, json: bytes, *, shared: bool) -> None:
+    def __init__(self, json: bytes, *, shared: bool, gzipped: bytes | None = None) -> None:
         self.json = json
         self.shared = shared
-        self._gzip: bytes | None = None
+        self._gzip = gzipped
 
     def gzip(self) -> bytes:
-        """The body gzip-compressed (deterministic: no timestamp in the header)."""
+        """The body gzip-compressed (``gzip_body``)."""
         if self._gzip is None:
-            self._gzip = gzip.compress(self.json, compresslevel=_GZIP_LEVEL, mtime=0)
+            self._gzip = gzip_body(self.json)
         return self._gzip
 
 
@@ -98,11 +103,17 @@ class IndicatorCache:
         self.stats.hits += 1
         return entry.body
 
-    async def get(self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes]]) -> PreparedBody:
-        """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers)."""
+    async def get(
+        self, symbol: str, key: Hashable, compute: Callable[[], Awaitable[bytes | PreparedBody]]
+    ) -> PreparedBody:
+        """The cached body for ``key`` if still current, else ``compute()`` (once for concurrent callers).
+
+        ``compute`` returns the JSON bytes, or a ``PreparedBody`` when it made the gzip form too
+        (worth it only when bodies are kept: ``capacity`` above 0).
+        """
         if self.capacity == 0:
             self.stats.misses += 1
-            return PreparedBody(await compute(), shared=False)
+            return _prepared(await compute(), shared=False)
         version = self._versions.get(symbol, 0)
         cached = self.peek(symbol, key)
         if cached is not None:
@@ -120,10 +131,10 @@ class IndicatorCache:
         return await asyncio.shield(task)
 
     async def _compute_and_store(
-        self, key: Hashable, version: int, compute: Callable[[], Awaitable[bytes]]
+        self, key: Hashable, version: int, compute: Callable[[], Awaitable[bytes | PreparedBody]]
     ) -> PreparedBody:
         try:
-            body = PreparedBody(await compute(), shared=True)
+            body = _prepared(await compute(), shared=True)
         finally:
             del self._inflight[key]
         # Stamped with the version read *before* computing: a tick that arrived meanwhile makes
@@ -133,6 +144,10 @@ class IndicatorCache:
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
         return body
+
+
+def _prepared(body: bytes | PreparedBody, *, shared: bool) -> PreparedBody:
+    return body if isinstance(body, PreparedBody) else PreparedBody(body, shared=shared)
 
 
 def _retrieve_exception(task: asyncio.Task[PreparedBody]) -> None:

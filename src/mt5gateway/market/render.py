@@ -4,6 +4,8 @@ A recomputation takes a few milliseconds of Python and NumPy; run on the event l
 every other request (cached hits included) while it lasts, and it would use one core only.
 ``Renderer`` runs ``render_indicator_body`` in spawned worker processes instead (or on the loop
 when configured with none); a worker that dies is replaced and the request rendered on the loop.
+A body bound for the cache is gzip-compressed in the worker too, rather than on the loop by the
+first request that accepts gzip. Only bytes cross the process boundary.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from numpy.typing import NDArray
 
 from mt5gateway.indicators import OverlayParams
 from mt5gateway.indicators.overlays import overlay_fragments
+
+from .cache import PreparedBody, gzip_body
 
 __all__ = ["Renderer", "render_indicator_body"]
 
@@ -50,6 +54,14 @@ def render_indicator_body(
         "generated_at": generated_at,
     }
     return orjson.dumps({"success": True, "data": data})
+
+
+def _render_prepared(
+    rates: NDArray[Any], params: OverlayParams, compress: bool, fields: dict[str, Any]
+) -> tuple[bytes, bytes | None]:
+    """The body and, when ``compress``, its gzip form."""
+    body = render_indicator_body(rates, params, **fields)
+    return body, gzip_body(body) if compress else None
 
 
 def _ready() -> bool:
@@ -82,16 +94,24 @@ class Renderer:
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
 
-    async def render(self, rates: NDArray[Any], params: OverlayParams, **fields: Any) -> bytes:
-        """The response body, rendered in a worker process when there are any."""
-        job = functools.partial(render_indicator_body, rates, params, **fields)
+    async def render(
+        self, rates: NDArray[Any], params: OverlayParams, *, shared: bool, **fields: Any
+    ) -> PreparedBody:
+        """The response body, rendered in a worker process when there are any.
+
+        ``shared``: the body will be kept for other requests, so its gzip form is made now too.
+        ``fields`` are ``render_indicator_body``'s keyword arguments.
+        """
+        job = functools.partial(_render_prepared, rates, params, shared, fields)
         executor = self._executor
         if executor is None:
-            return job()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(executor, job)
-        except BrokenProcessPool:
-            log.warning("an indicator render worker died; starting new ones")
-            if self._executor is executor:
-                self._executor = self._new_executor()
-            return job()
+            body, gzipped = job()
+        else:
+            try:
+                body, gzipped = await asyncio.get_running_loop().run_in_executor(executor, job)
+            except BrokenProcessPool:
+                log.warning("an indicator render worker died; starting new ones")
+                if self._executor is executor:
+                    self._executor = self._new_executor()
+                body, gzipped = job()
+        return PreparedBody(body, shared=shared, gzipped=gzipped)

@@ -313,12 +313,13 @@ class MarketService:
         request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
         key = _indicator_key(request, bars, params, tier)
 
-        async def compute() -> bytes:
+        async def compute() -> PreparedBody:
             digits = await self._digits_of(request)
             rates = await self._recent_rates(request, max(bars, minimum_history(params)))
             return await self.renderer.render(
                 rates,
                 params,
+                shared=self.cache.capacity > 0,
                 bars=bars,
                 digits=digits,
                 symbol=request.symbol,
