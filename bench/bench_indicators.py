@@ -1,5 +1,8 @@
 """Indicator overlays (SPEC 7) on simulated EURUSD H1 bars: the issue's target is 5,000 bars in <= 5 ms.
 
+Timed as the service does it: the payload's JSON (``orjson.dumps(overlay_fragments(...))``).
+``compute_overlays`` (the same payload as Python values, parsed back from that JSON) is listed too.
+
 The baseline, timed in the same run on the same array, is the plainest NumPy pass a fractal search
 needs: a rolling max of the highs over the window (``sliding_window_view(...).max``).
 """
@@ -17,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from bench._util import print_table, time_calls
 from mt5gateway.indicators import OverlayParams, compute_overlays, find_overlays, minimum_history
+from mt5gateway.indicators.overlays import overlay_fragments
 from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
 from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
@@ -52,15 +56,18 @@ def main() -> None:
     high = np.ascontiguousarray(rates["high"])
     low, close = np.ascontiguousarray(rates["low"]), np.ascontiguousarray(rates["close"])
 
+    def payload_json(bars: int) -> bytes:
+        return orjson.dumps(overlay_fragments(rates, params, bars=bars, digits=digits))
+
     baseline = time_calls(lambda: sliding_window_view(high, params.window).max(axis=1), REPEAT)
-    full = time_calls(lambda: compute_overlays(rates, params, bars=BARS, digits=digits), REPEAT)
-    full_cpu = _median_cpu_seconds(lambda: compute_overlays(rates, params, bars=BARS, digits=digits), REPEAT)
-    typical = time_calls(lambda: compute_overlays(rates, params, bars=1000, digits=digits), REPEAT)
+    full = time_calls(lambda: payload_json(BARS), REPEAT)
+    full_cpu = _median_cpu_seconds(lambda: payload_json(BARS), REPEAT)
+    typical = time_calls(lambda: payload_json(1000), REPEAT)
+    plain = time_calls(lambda: compute_overlays(rates, params, bars=BARS, digits=digits), REPEAT // 4)
     analysis = time_calls(lambda: find_overlays(high, low, close, params), REPEAT)
     wide = OverlayParams(lookback=5000)
     widest = time_calls(lambda: find_overlays(high, low, close, wide), 20)
-    payload = compute_overlays(rates, params, bars=BARS, digits=digits)
-    serialise = time_calls(lambda: orjson.dumps(payload), REPEAT)
+    payload = payload_json(BARS)
 
     overlays = find_overlays(high, low, close, params)
     found = sum(
@@ -77,18 +84,18 @@ def main() -> None:
     print(
         f"EURUSD H1, {BARS} bars (minimum history {minimum_history(params)}), "
         f"{overlays.fractals.peaks.size} peaks / {overlays.fractals.bottoms.size} bottoms, "
-        f"{found} of 4 line kinds found; payload {len(orjson.dumps(payload)) / 1024:.0f} KiB"
+        f"{found} of 4 line kinds found; payload {len(payload) / 1024:.0f} KiB"
     )
     print_table(
         [
             ("baseline: numpy rolling max, window 35", _ms(baseline.median), "-", "-"),
-            (f"compute_overlays, bars={BARS} (median)", _ms(full.median), f"<= {TARGET_MS} ms", verdict),
-            (f"compute_overlays, bars={BARS} (p99)", _ms(full.percentile(99)), "-", "-"),
-            (f"compute_overlays, bars={BARS} (median CPU time)", _ms(full_cpu), "-", "-"),
-            ("compute_overlays, bars=1000 (median)", _ms(typical.median), "-", "-"),
+            (f"payload JSON, bars={BARS} (median)", _ms(full.median), f"<= {TARGET_MS} ms", verdict),
+            (f"payload JSON, bars={BARS} (p99)", _ms(full.percentile(99)), "-", "-"),
+            (f"payload JSON, bars={BARS} (median CPU time)", _ms(full_cpu), "-", "-"),
+            ("payload JSON, bars=1000 (median)", _ms(typical.median), "-", "-"),
+            (f"compute_overlays (Python values), bars={BARS} (median)", _ms(plain.median), "-", "-"),
             ("find_overlays: analysis only (median)", _ms(analysis.median), "-", "-"),
             ("find_overlays, lookback 5000 (median)", _ms(widest.median), "-", "-"),
-            (f"orjson.dumps of the {BARS}-bar payload", _ms(serialise.median), "-", "-"),
             ("compute / baseline", f"{full.median / baseline.median:.1f} x", "-", "-"),
         ]
     )
