@@ -10,7 +10,7 @@ Targets: cached ``/api/indicators/EURUSD/H1?bars=1000`` >= 3,000 req/s with p99 
 terminal, computes and serialises) >= 300 req/s; the indicator computation on 5,000 bars <= 5 ms.
 Baselines: ``/api/timeframes`` (auth, rate limit and a tiny JSON body: the framework's ceiling), the
 uncached run with the indicator rendered on the event loop instead of in a worker process, and the
-server on asyncio's own event loop instead of uvloop.
+server on uvloop instead of asyncio's own event loop (``serve --loop``).
 
 The machine is shared, so every HTTP row carries the CPU seconds the gateway's processes (server,
 terminal and render workers) spent per request, the load generator's, and the 1-minute load average
@@ -104,7 +104,9 @@ def _tree_cpu_seconds(root: int) -> float:
 
 
 @contextmanager
-def _gateway(key: str, *, cache_size: int, render_workers: int = 1, loop: str = "auto") -> Iterator[Server]:
+def _gateway(
+    key: str, *, cache_size: int, render_workers: int = 1, loop: str = "asyncio"
+) -> Iterator[Server]:
     """``mt5gateway serve`` in a subprocess; yields it once /api/health answers ok."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -266,11 +268,11 @@ def _loop_rows(key: str, loop: str, label: str, *, with_targets: bool) -> list[t
 def main() -> None:
     key = generate_key()
     rows = _computation_rows()
-    rows += _loop_rows(key, "uvloop", "", with_targets=True)
+    rows += _loop_rows(key, "asyncio", "", with_targets=True)
     with _gateway(key, cache_size=0, render_workers=0) as server:
         run = _run_load(server, CACHED_PATH, key)
         rows.append(_http_row("  baseline: uncached, rendered on the event loop", run, 0, None))
-    rows += _loop_rows(key, "asyncio", "  asyncio's loop: ", with_targets=False)
+    rows += _loop_rows(key, "uvloop", "  uvloop: ", with_targets=False)
     print_table(rows)
 
 
