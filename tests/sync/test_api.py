@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from mt5gateway.api import ApiKeyConfig, create_app, load_settings
 from mt5gateway.api.keys import hash_key
-from mt5gateway.api.routers import sync as sync_routes
 from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import parse_pool_config
 from mt5gateway.sync import AccountMeta, ManualClock, Mirror, SyncWorker, install, stored_lookup
@@ -37,7 +36,6 @@ def back_office_app(worker: SyncWorker) -> FastAPI:
         parse_pool_config({"terminals": [{"id": "MT5_01", "symbols": ["EURUSD"]}]}, source="tests")
     )
     app = create_app(settings, pool)
-    app.include_router(sync_routes.router)
     return install(app, worker, schedule=False)
 
 
@@ -108,7 +106,6 @@ async def test_routes_answer_404_when_no_mirror_is_configured() -> None:
         parse_pool_config({"terminals": [{"id": "MT5_01", "symbols": ["EURUSD"]}]}, source="tests")
     )
     app = create_app(settings, pool)
-    app.include_router(sync_routes.router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
         response = await client.get("/api/cache/accounts", headers={"X-API-Key": VIEWER_KEY})
     assert (response.status_code, response.json()["code"]) == (404, "not_found")

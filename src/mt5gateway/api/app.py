@@ -24,7 +24,7 @@ from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
-from .routers import admin, data, health, market
+from .routers import admin, data, health, market, sync
 from .settings import ApiSettings
 
 __all__ = ["create_app"]
@@ -78,6 +78,7 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     app.include_router(market.router)
     app.include_router(admin.router)
     app.include_router(data.router)
+    app.include_router(sync.router)  # answers 404 until serve installs a mirror ([sync] table)
     indicator_route = next(
         route
         for route in market.router.routes

@@ -1,8 +1,10 @@
 """``mt5gateway serve [--config FILE]``: run the HTTP gateway on the configured terminals.
 
 The TOML file's ``[api]`` table configures the service and its ``[pool]`` table the terminals (the
-default 15 simulated terminals when it has none); a ``.json`` file is the original service's
-``mt5_terminals.json`` (terminals only, the service from defaults and ``MT5GW_API_*``).
+default 15 simulated terminals when it has none); a ``[sync]`` table adds the account mirror (its
+schedule runs inside the gateway, and the bridge's ``stored_data`` reads it). A ``.json`` file is the
+original service's ``mt5_terminals.json`` (terminals only, the service from defaults and
+``MT5GW_API_*``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from mt5gateway.accounts import bridge
 from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import ConfigError, PoolConfig, default_pool_config, load_pool_config
+from mt5gateway.sync import SyncSettings, build_worker, load_sync_settings, stored_lookup
+from mt5gateway.sync import install as install_sync
 
 from .app import create_app
 from .settings import ApiSettings, load_settings
@@ -26,7 +31,7 @@ __all__ = ["add_arguments", "load_configs", "run", "run_server"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``serve`` options."""
-    parser.add_argument("--config", type=Path, help="TOML file ([api], [pool]) or mt5_terminals.json")
+    parser.add_argument("--config", type=Path, help="TOML file ([api], [pool], [sync]) or mt5_terminals.json")
     parser.add_argument("--host", help="bind address (overrides the config)")
     parser.add_argument("--port", type=int, help="bind port (overrides the config)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -38,16 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_configs(path: Path | None, **overrides: object) -> tuple[ApiSettings, PoolConfig]:
-    """The service settings and the pool config from ``path`` (defaults when None)."""
+def load_configs(
+    path: Path | None, **overrides: object
+) -> tuple[ApiSettings, PoolConfig, SyncSettings | None]:
+    """The service settings, the pool config and the mirror's settings (None: no mirror) from ``path``."""
     if path is None:
-        return load_settings(None, **overrides), default_pool_config()
+        return load_settings(None, **overrides), default_pool_config(), None
     if path.suffix.lower() == ".json":
-        return load_settings(None, **overrides), load_pool_config(path)
+        return load_settings(None, **overrides), load_pool_config(path), None
     with path.open("rb") as file:
         document = tomllib.load(file)
     pool_config = load_pool_config(path) if "pool" in document else default_pool_config()
-    return load_settings(path, **overrides), pool_config
+    sync_settings = load_sync_settings(path) if "sync" in document else None
+    return load_settings(path, **overrides), pool_config, sync_settings
 
 
 def run_server(
@@ -70,10 +78,14 @@ def run(args: argparse.Namespace) -> int:
         name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
     }
     try:
-        settings, pool_config = load_configs(args.config, **overrides)
+        settings, pool_config, sync_settings = load_configs(args.config, **overrides)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"serve: {exc}")
         return 2
     app = create_app(settings, TerminalPool(pool_config))
+    if sync_settings is not None:
+        worker = build_worker(sync_settings, app=app)
+        bridge.install(app, stored_lookup=stored_lookup(worker))
+        install_sync(app, worker)  # after the bridge: its lifespan wraps the bridge's
     run_server(app, settings, log_level=args.log_level, loop=args.loop)
     return 0
