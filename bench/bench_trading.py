@@ -15,8 +15,10 @@ published; a client's latency is its receive time minus that stamp.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -49,6 +51,7 @@ SYMBOLS = sorted(DEFAULT_SYMBOLS_BY_TERMINAL.values())
 ORDER_SYMBOLS = {"BTCUSD": 0.01, "ETHUSD": 0.1}
 CONCURRENCY = 16
 ORDER_SECONDS = 5.0
+ORDER_RATE = 500
 TICK_RATE = 1_000
 WS_SECONDS = 4.0
 CLIENT_COUNTS = (1, 50, 200)
@@ -63,7 +66,7 @@ def pool_config(folder: Path) -> PoolConfig:
                 {"id": "MT5_03", "symbols": ["BTCUSD"], "login": 5000001},
                 {"id": "MT5_04", "symbols": others, "login": 5000003},
             ],
-            "sim": {"broker_db": str(folder / "broker.sqlite")},
+            "sim": {"broker_db": ":memory:"},
         },
         source="bench",
     )
@@ -95,7 +98,7 @@ async def generate_ticks(pool: TerminalPool, rate: int) -> None:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def serve(port: int, folder: Path) -> None:
+def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
     settings = load_settings(
         None,
         rate_limit={"per_minute": 100_000_000, "burst": 10_000_000},
@@ -124,18 +127,21 @@ def serve(port: int, folder: Path) -> None:
         port=port,
         log_level="warning",
         access_log=False,
-        loop="asyncio",  # as ``mt5gateway serve`` runs it
+        **({"loop": "asyncio"} | options),  # asyncio's loop by default, as ``mt5gateway serve`` runs it
     )
 
 
 @contextlib.contextmanager
-def gateway_process(folder: Path) -> Iterator[str]:
+def gateway_process(folder: Path, options: dict[str, Any] | None = None) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "bench.bench_trading", "serve", str(port), str(folder)]
+    command = [
+        *(sys.executable, "-m", "bench.bench_trading", "serve", str(port), str(folder)),
+        orjson.dumps(options or {}).decode(),
+    ]
     process = subprocess.Popen(
         command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True
     )
@@ -211,97 +217,238 @@ async def pool_baseline(folder: Path) -> tuple[float, float, float]:
         await pool.stop()
 
 
+class RawHttp:
+    """A keep-alive HTTP/1.1 connection written by hand: the lightest load generator for this bench.
+
+    httpx costs the client more CPU per request than the gateway's own routing, and client and gateway
+    share this 2-core machine; this one writes the request bytes and reads ``content-length`` bytes.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self.reader, self.writer = reader, writer
+        self.prefix = f"Host: {host}\r\nX-API-Key: {KEY}\r\n"
+
+    @classmethod
+    async def open(cls, base_url: str) -> RawHttp:
+        host = base_url.removeprefix("http://")
+        name, _, port = host.partition(":")
+        reader, writer = await asyncio.open_connection(name, int(port))
+        return cls(reader, writer, host)
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        lines = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        if body:
+            lines += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.prefix}{lines}\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def http_ceiling(base_url: str) -> tuple[float, float, float]:
     """Requests/s, p50, p99 (s) of ``GET /ws/status`` (key check, no terminal): what HTTP alone allows."""
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}, limits=limits) as client:
-        stop_at = time.perf_counter() + ORDER_SECONDS / 2
+    connections = [await RawHttp.open(base_url) for _ in range(CONCURRENCY)]
+    stop_at = time.perf_counter() + ORDER_SECONDS / 2
 
-        async def getter() -> None:
-            while time.perf_counter() < stop_at:
-                started = time.perf_counter()
-                (await client.get("/ws/status")).raise_for_status()
-                latencies.append(time.perf_counter() - started)
+    async def getter(http: RawHttp) -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            status, _ = await http.request("GET", "/ws/status")
+            assert status == 200, status
+            latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(getter() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(getter(http) for http in connections))
+    elapsed = time.perf_counter() - started
+    for http in connections:
+        http.close()
     return len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99)
 
 
-async def rest_orders(base_url: str) -> tuple[float, float, float, int]:
-    """Orders/s, p50, p99 (s) and failures of market orders over REST with Idempotency-Key."""
+async def rest_orders(
+    base_url: str, seconds: float = ORDER_SECONDS, rate: float | None = None
+) -> tuple[float, float, float, int]:
+    """Orders/s, p50, p99 (s) and failures of market orders over REST with Idempotency-Key.
+
+    Without ``rate`` each connection sends its next order as soon as the last is answered (the
+    throughput ceiling, latency then being queueing); with ``rate`` the connections together send
+    ``rate`` orders a second on a fixed schedule, and latency counts from when an order was due.
+    """
     latencies: list[float] = []
     failures = 0
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}, limits=limits) as client:
-        stop_at = time.perf_counter() + ORDER_SECONDS
+    connections = [await RawHttp.open(base_url) for _ in range(CONCURRENCY)]
+    stop_at = time.perf_counter() + seconds
 
-        async def sender(n: int) -> None:
-            nonlocal failures
-            symbol = list(ORDER_SYMBOLS)[n % 2]
-            body = {"symbol": symbol, "side": "buy", "volume": ORDER_SYMBOLS[symbol], "deviation": 100_000}
-            position = None
-            while time.perf_counter() < stop_at:
-                headers = {"Idempotency-Key": uuid.uuid4().hex}
-                started = time.perf_counter()
-                if position is None:
-                    response = await client.post("/api/orders", json=body, headers=headers)
-                else:
-                    url = f"/api/positions/{position}?symbol={symbol}&deviation=100000"
-                    response = await client.delete(url, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    if not failures:
-                        print("first failure:", response.status_code, response.text[:300])
-                    failures += 1
-                    position = None
-                    continue
-                position = response.json()["result"]["order"] if position is None else None
+    async def sender(n: int, http: RawHttp) -> None:
+        nonlocal failures
+        symbol = list(ORDER_SYMBOLS)[n % 2]
+        body = orjson.dumps(
+            {"symbol": symbol, "side": "buy", "volume": ORDER_SYMBOLS[symbol], "deviation": 100_000}
+        )
+        position = None
+        interval = CONCURRENCY / rate if rate else 0.0
+        due = time.perf_counter() + n * interval / CONCURRENCY
+        while time.perf_counter() < stop_at:
+            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            if interval:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            started = due if interval else time.perf_counter()
+            due += interval
+            if position is None:
+                status, answer = await http.request("POST", "/api/orders", body, headers)
+            else:
+                url = f"/api/positions/{position}?symbol={symbol}&deviation=100000"
+                status, answer = await http.request("DELETE", url, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                if not failures:
+                    print("first failure:", status, answer[:300])
+                failures += 1
+                position = None
+                continue
+            position = orjson.loads(answer)["result"]["order"] if position is None else None
 
-        started = time.perf_counter()
-        await asyncio.gather(*(sender(n) for n in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(n, http) for n, http in enumerate(connections)))
+    elapsed = time.perf_counter() - started
+    for http in connections:
+        http.close()
     return len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), failures
 
 
 # -- WebSocket ticks --
 
 
-async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, float, float]:
-    """p50, p99 (s) of tick-to-client latency and delivered ticks/s over ``count`` clients."""
-    url = base_url.replace("http://", "ws://") + "/ws" + ("?batch=1" if batch else "")
+CLIENTS_PER_PROCESS = 100
+
+
+async def _receive_ticks(url: str, count: int, start_at: float) -> list[float]:
+    """Tick-to-client latencies (s) seen by ``count`` clients from ``start_at`` for ``WS_SECONDS``."""
     latencies: list[float] = []
-    delivered = 0
-    channels = [f"ticks:{symbol}" for symbol in SYMBOLS]
+    channels = orjson.dumps({"type": "subscribe", "channels": [f"ticks:{symbol}" for symbol in SYMBOLS]})
+    # The client offers permessage-deflate, as browsers do: the server decides (see SERVER_OPTIONS).
     connections = [await websockets.connect(url, additional_headers={"X-API-Key": KEY}) for _ in range(count)]
-    measuring = False
+    stop_at = start_at + WS_SECONDS
 
     async def read(ws: Any) -> None:
-        nonlocal delivered
-        await ws.send(orjson.dumps({"type": "subscribe", "channels": channels}).decode())
+        await ws.send(channels.decode())
         async for raw in ws:
-            frame = orjson.loads(raw)
-            if not measuring:
-                continue
             now = time.time()
+            if now < start_at:
+                continue
+            if now > stop_at:
+                return
+            frame = orjson.loads(raw)
             for message in frame["messages"] if frame["type"] == "batch" else (frame,):
                 if message["type"] == "tick_data":
-                    delivered += 1
                     latencies.append(now - message["data"]["time_msc"] / 1000)
 
     readers = [asyncio.create_task(read(ws)) for ws in connections]
-    await asyncio.sleep(1.0)  # subscribed, queues settled
-    measuring = True
-    await asyncio.sleep(WS_SECONDS)
-    measuring = False
-    for ws in connections:
-        await ws.close()
+    await asyncio.sleep(max(0.0, stop_at - time.time()) + 0.2)
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    return percentile(latencies, 50), percentile(latencies, 99), delivered / WS_SECONDS
+    for ws in connections:
+        await ws.close()
+    return latencies
+
+
+def _receiver_process(url: str, count: int, start_at: float) -> tuple[list[float], float]:
+    """One load-generator process: its latencies and its CPU share (of one core) while it ran."""
+    started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
+    latencies = asyncio.run(_receive_ticks(url, count, start_at))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return latencies, cpu_s / (time.monotonic() - started)
+
+
+async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, float, float, float]:
+    """p50, p99 (s) of tick-to-client latency, delivered ticks/s, and the receivers' CPU share (of
+    one core) over ``count`` clients, received in one process per ``CLIENTS_PER_PROCESS`` clients."""
+    url = base_url.replace("http://", "ws://") + "/ws" + ("?batch=1" if batch else "")
+    shares = [min(CLIENTS_PER_PROCESS, count - n) for n in range(0, count, CLIENTS_PER_PROCESS)]
+    start_at = time.time() + 1.5 + count * 0.005  # connected, subscribed, queues settled
+    loop = asyncio.get_running_loop()
+    with concurrent.futures.ProcessPoolExecutor(len(shares)) as processes:
+        results = await asyncio.gather(
+            *(loop.run_in_executor(processes, _receiver_process, url, n, start_at) for n in shares)
+        )
+    latencies = [latency for found, _ in results for latency in found]
+    cpu_share = sum(share for _, share in results)
+    return percentile(latencies, 50), percentile(latencies, 99), len(latencies) / WS_SECONDS, cpu_share
+
+
+# How the gateway process runs uvicorn: as ``mt5gateway serve`` does by default (asyncio's loop,
+# httptools, permessage-deflate offered to WebSocket clients), then uvloop without deflate.
+SERVER_OPTIONS: tuple[dict[str, Any], ...] = (
+    {"loop": "asyncio"},
+    {"loop": "uvloop", "ws_per_message_deflate": False},
+)
+
+
+def load() -> str:
+    """The 1-minute load average (the machine is shared: read every figure next to it)."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+async def gateway_rows(base_url: str, label: str) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    rate, p50, p99 = await http_ceiling(base_url)
+    rows.append(
+        (
+            f"[{label}] baseline: GET /ws/status over the same HTTP stack",
+            f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {load()}",
+            "-",
+            "-",
+        )
+    )
+    for offered in (None, ORDER_RATE):
+        rate, p50, p99, failures = await rest_orders(base_url, rate=offered)
+        ok = rate >= 0.98 * ORDER_RATE and (offered is None or p99 <= 0.020) and failures == 0
+        rows.append(
+            (
+                f"[{label}] REST market orders, {CONCURRENCY} conns, "
+                + ("as fast as answered" if offered is None else f"{offered}/s offered")
+                + f", {failures} failed",
+                f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {load()}",
+                ">= 500/s" if offered is None else "500/s with p99 <= 20 ms",
+                "yes" if ok else "NO",
+            )
+        )
+    async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as client:
+        await client.post("/bench/ticks", params={"rate": TICK_RATE})
+        for count, batch in [(n, False) for n in CLIENT_COUNTS] + [(CLIENT_COUNTS[-1], True)]:
+            p50, p99, per_s, client_cpu = await ws_clients(base_url, count, batch=batch)
+            last = count == CLIENT_COUNTS[-1]
+            rows.append(
+                (
+                    f"[{label}] ws ticks, {count} clients x 15 symbols, {TICK_RATE}/s in"
+                    + (", ?batch=1" if batch else ""),
+                    f"p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {per_s:.0f} ticks/s delivered, "
+                    f"receivers {client_cpu:.0%} of a core, {load()}",
+                    "p99 <= 25 ms" if last else "-",
+                    ("yes" if p99 <= 0.025 else "NO") if last else "-",
+                )
+            )
+        status = (await client.get("/ws/status")).json()
+        await client.post("/bench/ticks", params={"rate": 0})
+    rows.append(
+        (
+            f"[{label}] ws messages / frames / coalesced / dropped clients",
+            f"{status['messages_sent']} / {status['frames_sent']} / {status['coalesced']} / "
+            f"{status['dropped_clients']}",
+            "-",
+            "-",
+        )
+    )
+    return rows
 
 
 async def run(folder: Path) -> list[tuple[str, str, str, str]]:
@@ -310,62 +457,22 @@ async def run(folder: Path) -> list[tuple[str, str, str, str]]:
     rows.append(
         (
             "baseline: orders straight to the pool",
-            f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms",
+            f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {load()}",
             "-",
             "-",
         )
     )
-    (folder / "gateway").mkdir()
-    with gateway_process(folder / "gateway") as base_url:
-        rate, p50, p99 = await http_ceiling(base_url)
-        rows.append(
-            (
-                "baseline: GET /ws/status over the same HTTP stack",
-                f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms",
-                "-",
-                "-",
-            )
-        )
-        rate, p50, p99, failures = await rest_orders(base_url)
-        ok = rate >= 500 and p99 <= 0.020 and failures == 0
-        rows.append(
-            (
-                f"REST market orders ({CONCURRENCY} conns, {failures} failed)",
-                f"{rate:.0f}/s p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms",
-                ">= 500/s, p99 <= 20 ms",
-                "yes" if ok else "NO",
-            )
-        )
-        async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as client:
-            await client.post("/bench/ticks", params={"rate": TICK_RATE})
-            for count, batch in [(n, False) for n in CLIENT_COUNTS] + [(CLIENT_COUNTS[-1], True)]:
-                p50, p99, per_s = await ws_clients(base_url, count, batch=batch)
-                last = count == CLIENT_COUNTS[-1]
-                rows.append(
-                    (
-                        f"ws ticks, {count} clients x 15 symbols, {TICK_RATE}/s in"
-                        + (", ?batch=1" if batch else ""),
-                        f"p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {per_s:.0f} ticks/s delivered",
-                        "p99 <= 25 ms" if last else "-",
-                        ("yes" if p99 <= 0.025 else "NO") if last else "-",
-                    )
-                )
-            status = (await client.get("/ws/status")).json()
-            await client.post("/bench/ticks", params={"rate": 0})
-        rows.append(
-            (
-                "ws messages / frames / coalesced / dropped clients",
-                f"{status['messages_sent']} / {status['frames_sent']} / {status['coalesced']} / {status['dropped_clients']}",
-                "-",
-                "-",
-            )
-        )
+    for n, options in enumerate(SERVER_OPTIONS):
+        (folder / f"gateway{n}").mkdir()
+        label = ", ".join(f"{name}={value}" for name, value in options.items())
+        with gateway_process(folder / f"gateway{n}", options) as base_url:
+            rows.extend(await gateway_rows(base_url, label))
     return rows
 
 
 def main() -> None:
-    if len(sys.argv) >= 4 and sys.argv[1] == "serve":
-        serve(int(sys.argv[2]), Path(sys.argv[3]))
+    if len(sys.argv) >= 5 and sys.argv[1] == "serve":
+        serve(int(sys.argv[2]), Path(sys.argv[3]), orjson.loads(sys.argv[4]))
         return
     with tempfile.TemporaryDirectory() as folder:
         rows = asyncio.run(run(Path(folder)))

@@ -126,7 +126,7 @@ async def test_subscription_listeners_see_counts_and_status_counts_channels() ->
 
 
 async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame() -> None:
-    hub = Hub()
+    hub = Hub(HubLimits(batch_linger_s=0.0))
     socket = Socket()
     client = hub.connect(socket.send, socket.close, batch_max=10)
     hub.subscribe(client, "orders:5001")
@@ -145,4 +145,22 @@ async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame()
         {"type": "batch", "messages": [{"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]},
     ]
     assert hub.stats.messages_sent == 6 and hub.stats.frames_sent == 3
+    await hub.stop()
+
+
+async def test_a_batching_client_gets_what_is_published_within_the_linger_as_one_frame() -> None:
+    hub = Hub(HubLimits(batch_linger_s=0.05))
+    socket = Socket()
+    client = hub.connect(socket.send, socket.close, batch_max=10)
+    hub.subscribe(client, "ticks:EURUSD")
+    hub.subscribe(client, "ticks:USDJPY")
+    for i in range(3):
+        hub.publish("ticks:EURUSD", {"bid": i}, coalesce=True)
+        hub.publish("ticks:USDJPY", {"bid": 100 + i}, coalesce=True)
+        await settle()
+    assert socket.received == []  # still lingering
+    await asyncio.sleep(0.1)
+    # Published while the sender lingered: the latest of each symbol, in one frame.
+    assert socket.received == [{"type": "batch", "messages": [{"bid": 2}, {"bid": 102}]}]
+    assert hub.stats.frames_sent == 1 and hub.stats.coalesced == 4
     await hub.stop()

@@ -10,8 +10,9 @@ more than ``max_queue`` of them, or whose oldest waiting message is older than `
 closed with a reason (close code 4008): it is too far behind to be useful and must reconnect.
 
 A client that opts in (``batch_max`` > 1) gets the messages waiting in its outbox as one frame,
-``{"type": "batch", "messages": [...]}``, when more than one is waiting: under load that saves a
-frame per message on both ends; a client that keeps up still gets one message per frame.
+``{"type": "batch", "messages": [...]}``, when more than one is waiting: that saves a frame per
+message on both ends. Its sender lingers ``batch_linger_s`` after waking before it drains, so the
+ticks of that interval go out together rather than a frame per tick while the client keeps up.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class HubLimits:
     heartbeat_s: float = 30.0
     watchdog_s: float = 0.25
     close_timeout_s: float = 1.0
+    # A batching client's sender waits this long after waking before it drains, so that what is
+    # published meanwhile leaves as one frame: far fewer frames (each costs the server a send, and
+    # deflate when negotiated) for at most this much latency. 0: drain at once.
+    batch_linger_s: float = 0.005
 
 
 @dataclass
@@ -122,19 +127,27 @@ class StreamClient:
         self._task = asyncio.create_task(self._drain(), name=f"ws-client-{self.client_id}")
 
     async def _drain(self) -> None:
+        linger = self.hub.limits.batch_linger_s if self.batch_max > 1 else 0.0
         while True:
             if not self._outbox:
                 self._ready.clear()
                 await self._ready.wait()
-                continue
-            payloads = [self._pop() for _ in range(min(len(self._outbox), self.batch_max))]
-            if len(payloads) == 1:
-                await self.send(payloads[0])
-            else:
-                # Already-encoded JSON objects joined into one frame: no re-encoding.
-                await self.send('{"type":"batch","messages":[' + ",".join(payloads) + "]}")
-            self.hub.stats.messages_sent += len(payloads)
-            self.hub.stats.frames_sent += 1
+            if linger:
+                # Woken from idle: let what else is published meanwhile join this frame.
+                await asyncio.sleep(linger)
+            while self._outbox:
+                await self._send_waiting()
+
+    async def _send_waiting(self) -> None:
+        """Send what is waiting: one message, or up to ``batch_max`` of them as one batch frame."""
+        payloads = [self._pop() for _ in range(min(len(self._outbox), self.batch_max))]
+        if len(payloads) == 1:
+            await self.send(payloads[0])
+        else:
+            # Already-encoded JSON objects joined into one frame: no re-encoding.
+            await self.send('{"type":"batch","messages":[' + ",".join(payloads) + "]}")
+        self.hub.stats.messages_sent += len(payloads)
+        self.hub.stats.frames_sent += 1
 
     def _pop(self) -> str:
         pending = self._outbox.popleft()
