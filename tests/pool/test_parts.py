@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import time
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mt5gateway.pool.bus import EventBus, TickEvent
+from mt5gateway.pool.stats import UptimeMeter
 from mt5gateway.pool.supervisor import Backoff, deadline_kind
 from mt5gateway.pool.wire import WireError, decode_value, encode_value, recv_frame, send_frame
 from mt5gateway.pool.worker import StreamCursor, fresh_ticks
@@ -133,3 +135,16 @@ async def test_bus_fans_out_and_drops_oldest_for_a_slow_subscriber() -> None:
     assert bus.subscriber_count("ticks") == 1
     fast.close()
     assert bus.subscriber_count("ticks") == 0
+
+
+def test_uptime_counts_from_the_first_start_and_drops_while_down() -> None:
+    meter = UptimeMeter()
+    assert meter.percent() == 0.0  # never up yet
+    time.sleep(0.05)  # spawning: not downtime
+    meter.set_up(True)
+    time.sleep(0.05)
+    assert meter.percent() == 100.0
+    meter.set_up(False)
+    time.sleep(0.05)
+    meter.set_up(True)
+    assert 40.0 < meter.percent() < 75.0

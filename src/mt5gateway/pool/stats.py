@@ -81,10 +81,14 @@ class CallStats:
 
 
 class UptimeMeter:
-    """The share of time a terminal has been up since the pool started."""
+    """The share of time a terminal has been up since it first came up.
+
+    The first start is not downtime: a pool that has just started shows 100 %, not the share of
+    its life spent spawning workers.
+    """
 
     def __init__(self) -> None:
-        self._created = time.monotonic()
+        self._first_up: float | None = None
         self._up_total = 0.0
         self._up_since: float | None = None
 
@@ -92,17 +96,21 @@ class UptimeMeter:
         """Record a transition to up or down."""
         now = time.monotonic()
         if up and self._up_since is None:
+            if self._first_up is None:
+                self._first_up = now
             self._up_since = now
         elif not up and self._up_since is not None:
             self._up_total += now - self._up_since
             self._up_since = None
 
     def percent(self) -> float:
-        """Uptime in percent, 0..100."""
+        """Uptime in percent, 0..100 (0 for a terminal that never came up)."""
+        if self._first_up is None:
+            return 0.0
         now = time.monotonic()
         up = self._up_total + (now - self._up_since if self._up_since is not None else 0.0)
-        elapsed = now - self._created
-        return round(100.0 * up / elapsed, 2) if elapsed > 0 else 0.0
+        elapsed = now - self._first_up
+        return round(100.0 * up / elapsed, 2) if elapsed > 0 else 100.0
 
 
 def health_summary(statuses: list[TerminalStatus]) -> dict[str, Any]:
