@@ -14,8 +14,9 @@
     ├── RateLimited                   429 rate_limited       (retry_after)
     ├── TerminalError                 502 terminal_error     (the terminal answered None + last_error)
     │   └── OrderRejected             422 order_rejected     (retcode, retcode_name)
-    └── TerminalUnavailable           503 terminal_unavailable (terminal_id, retry_after)
-        └── TerminalTimeout           503 terminal_timeout   (a call missed its deadline)
+    ├── TerminalUnavailable           503 terminal_unavailable (terminal_id, retry_after)
+    │   └── TerminalTimeout           503 terminal_timeout   (a call missed its deadline)
+    └── StoreUnavailable              503 store_unavailable  (the database did not answer)
 
 Each exception carries ``extra``: fields added to the JSON error body
 ``{"success": false, "error": <message>, "code": <code>, **extra}``.
@@ -35,6 +36,7 @@ __all__ = [
     "NotFound",
     "OrderRejected",
     "RateLimited",
+    "StoreUnavailable",
     "SymbolNotFound",
     "TerminalError",
     "TerminalNotFound",
@@ -134,3 +136,10 @@ class TerminalUnavailable(GatewayError):
 
 class TerminalTimeout(TerminalUnavailable):
     code = "terminal_timeout"
+
+
+class StoreUnavailable(GatewayError):
+    """The database behind recorded data or the mirror is unreachable: carries ``retry_after``."""
+
+    status = 503
+    code = "store_unavailable"

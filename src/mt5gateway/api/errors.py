@@ -3,6 +3,8 @@
 - ``GatewayError`` (mt5gateway.errors): its status, message, code and extra fields; 429 and 503 get a
   ``Retry-After`` header (from the error's ``retry_after``, else the configured default for 503).
 - Request validation errors: 400 ``invalid_request`` with a sentence naming the parameter.
+- A database that does not answer (SQLAlchemy's OperationalError: refused, gone, locked too long):
+  503 ``store_unavailable`` with ``Retry-After``; the data stays as it was.
 - Unknown paths and wrong methods: 404 ``not_found`` / 405 ``method_not_allowed``.
 - Anything else: 500 ``internal_error`` with a generic sentence (details go to the log, not the client).
 """
@@ -15,10 +17,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from mt5gateway.errors import GatewayError
+from mt5gateway.errors import GatewayError, StoreUnavailable
 
 __all__ = ["error_response", "install_error_handlers"]
 
@@ -43,6 +46,12 @@ def _gateway_error(request: Request, exc: Exception) -> Response:
     if exc.status not in (429, 503):
         retry_after = None
     return error_response(exc.status, body, retry_after=None if retry_after is None else int(retry_after))
+
+
+def _store_error(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    unavailable = StoreUnavailable("The database did not answer; try again shortly")
+    return _gateway_error(request, unavailable)
 
 
 def _describe_validation_error(error: dict[str, Any]) -> tuple[str, str]:
@@ -79,5 +88,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _store_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
