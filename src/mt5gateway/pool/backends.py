@@ -8,6 +8,7 @@ functions (``terminal.api.TerminalAPI``). ``RemoteTerminal`` is the client side 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +54,25 @@ class BackendSpec:
     token: str | None = field(default=None, repr=False)
     sim_seed: int = DEFAULT_SIM_SEED
     sim_speed: float = 1.0
+    # The sim stood at sim_start_msc at real time sim_anchor_msc (None: the worker's own start).
+    sim_start_msc: int | None = None
+    sim_anchor_msc: int | None = None
+    sim_manual: bool = False
     sim_server: str = DEFAULT_SIM_SERVER
     sim_broker_db: str | None = None
+
+    def sim_now_msc(self) -> int | None:
+        """Where the sim clock stands now on the pool's timeline (None: at real now).
+
+        A manual clock stands at the start; a running one has moved ``speed`` times the real time
+        since the anchor, so a worker respawned mid-run picks up where the old one was.
+        """
+        if self.sim_start_msc is None or self.sim_anchor_msc is None:
+            return None
+        if self.sim_manual:
+            return self.sim_start_msc
+        elapsed_ms = time.time_ns() // 1_000_000 - self.sim_anchor_msc
+        return self.sim_start_msc + int(elapsed_ms * self.sim_speed)
 
     def initialize_kwargs(self) -> dict[str, Any]:
         """The arguments of this terminal's ``initialize``: its own path, login, password and server."""
@@ -78,7 +96,7 @@ def make_backend(spec: BackendSpec, call_timeout: float) -> Any:
             SimConfig(
                 server=spec.sim_server,
                 seed=spec.sim_seed,
-                clock=ClockSpec(speed=spec.sim_speed),
+                clock=ClockSpec(speed=spec.sim_speed, origin_msc=spec.sim_now_msc(), manual=spec.sim_manual),
                 db_path=spec.sim_broker_db,
                 login=spec.login,
             )

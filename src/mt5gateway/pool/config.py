@@ -23,6 +23,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,18 @@ class SimSettings(_Strict):
         description="SQLite file of the simulated broker, shared by the terminals so that accounts "
         "outlive a worker restart; None: the simulator's default file; ':memory:': one per worker",
     )
+    start: datetime | None = Field(
+        None,
+        description="sim time when the pool starts (UTC; e.g. a weekday for a weekend demo); None: now",
+    )
+    manual: bool = Field(
+        False, description="a manual clock standing at start, moved only by sim_control (tests, drills)"
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class TerminalConfig(_Strict):
@@ -116,8 +129,13 @@ class TerminalConfig(_Strict):
                 raise ValueError(f"expected host:port, got {value!r}")
         return value
 
-    def backend_spec(self, sim: SimSettings) -> BackendSpec:
-        """The plain-data description of this terminal that its worker process receives."""
+    def backend_spec(self, sim: SimSettings, *, sim_anchor_msc: int) -> BackendSpec:
+        """The plain-data description of this terminal that its worker process receives.
+
+        ``sim_anchor_msc`` is the real time (epoch ms) at which the pool's sim clock stood at
+        ``sim.start`` (at that very time when no start is set): one anchor per pool, so a respawned
+        worker continues the same timeline at any speed.
+        """
         return BackendSpec(
             terminal_id=self.id,
             backend=self.backend,
@@ -130,6 +148,9 @@ class TerminalConfig(_Strict):
             token=self.token,
             sim_seed=sim.seed,
             sim_speed=sim.speed,
+            sim_start_msc=sim_anchor_msc if sim.start is None else int(sim.start.timestamp() * 1000),
+            sim_anchor_msc=sim_anchor_msc,
+            sim_manual=sim.manual,
             sim_server=sim.server,
             sim_broker_db=sim.broker_db,
         )

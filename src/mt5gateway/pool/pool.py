@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from typing import Any
 
 from ..errors import AccountNotFound, SymbolNotFound, TerminalNotFound
@@ -38,7 +39,12 @@ class TerminalPool:
     def __init__(self, config: PoolConfig | None = None, *, bus: EventBus | None = None) -> None:
         self.config = config if config is not None else default_pool_config()
         self.bus = bus if bus is not None else EventBus()
-        self._terminals = {t.id: TerminalSupervisor(t, self.config, self.bus) for t in self.config.terminals}
+        # The sim clocks of every terminal share this anchor (see TerminalConfig.backend_spec).
+        sim_anchor_msc = time.time_ns() // 1_000_000
+        self._terminals = {
+            t.id: TerminalSupervisor(t, self.config, self.bus, sim_anchor_msc=sim_anchor_msc)
+            for t in self.config.terminals
+        }
         self._by_symbol = {symbol: t.id for t in self.config.terminals for symbol in t.symbols}
         self._by_login = {login: t.id for t in self.config.terminals for login in t.routes_login}
         self._health_task: asyncio.Task[None] | None = None

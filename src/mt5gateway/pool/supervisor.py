@@ -74,9 +74,12 @@ class Backoff:
 class TerminalSupervisor:
     """One terminal's worker, state, statistics and recent log lines."""
 
-    def __init__(self, terminal: TerminalConfig, config: PoolConfig, bus: EventBus) -> None:
+    def __init__(
+        self, terminal: TerminalConfig, config: PoolConfig, bus: EventBus, *, sim_anchor_msc: int
+    ) -> None:
         self.terminal = terminal
         self._config = config
+        self._sim_anchor_msc = sim_anchor_msc
         self._bus = bus
         self.status = "stopped"
         self.reason = "not started"
@@ -140,7 +143,7 @@ class TerminalSupervisor:
         self._set_status("starting", "spawning worker")
         deadlines = self._config.deadlines
         spec = WorkerSpec(
-            backend=self.terminal.backend_spec(self._config.sim),
+            backend=self.terminal.backend_spec(self._config.sim, sim_anchor_msc=self._sim_anchor_msc),
             poll_interval=self._config.poll_interval,
             call_timeout=max(deadlines.fast, deadlines.history, deadlines.trade, deadlines.connect),
             cursors=dict(self._cursors),
