@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mt5gateway demo
+	$(BIN)/mt5gateway demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from datetime import datetime
 
 from mt5gateway.api.app import create_app
 from mt5gateway.api.keys import generate_key, hash_key
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``demo`` options."""
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="bind port (default 8000)")
+    parser.add_argument(
+        "--start",
+        type=datetime.fromisoformat,
+        help="sim time to start at, UTC (e.g. 2024-01-10T12:00 to see FX tick on a weekend); default now",
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per real second (default 1)")
 
 
 def _banner(base: str, keys: dict[str, str]) -> str:
@@ -79,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             store_url=f"sqlite:///{folder}/demo.db",
             recorder={"enabled": True, "symbols": RECORDED_SYMBOLS},
         )
-        app = create_app(settings, TerminalPool(default_pool_config()))
+        sim = {"speed": args.speed} | ({"start": args.start} if args.start is not None else {})
+        app = create_app(settings, TerminalPool(default_pool_config(sim=sim)))
         print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
         run_server(app, settings)
     return 0
