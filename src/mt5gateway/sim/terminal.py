@@ -942,6 +942,28 @@ class SimTerminal:
             raise _CallFailed(c.RES_E_INVALID_PARAMS)
         return start, end
 
+    def _history(
+        self,
+        fetch: Callable[[int, int, int], Iterable[R]],
+        date_from: datetime | int | float | None,
+        date_to: datetime | int | float | None,
+        group: str | None,
+        ticket: int | None,
+        position: int | None,
+        ticket_field: str,
+    ) -> tuple[R, ...]:
+        """History records of the account from ``fetch`` (the broker's orders or deals), filtered
+        by dates, ``group``, ``ticket`` (matched on ``ticket_field``) or ``position``."""
+        order_ticket, position_id = _optional_ticket(ticket), _optional_ticket(position)
+        start, end = self._history_span(date_from, date_to, order_ticket, position_id)
+        return _filtered(
+            fetch(self._account, start, end),
+            group=None if group is None else _text(group),
+            ticket=order_ticket,
+            ticket_field=ticket_field,
+            position=position_id,
+        )
+
     @_api_call(None)
     def history_orders_total(
         self, date_from: datetime | int | float, date_to: datetime | int | float
@@ -960,13 +982,8 @@ class SimTerminal:
         position: int | None = None,
     ) -> tuple[TradeOrder, ...] | None:
         """History orders within the dates (``group`` filter), or by order ``ticket`` or ``position``."""
-        order_ticket, position_id = _optional_ticket(ticket), _optional_ticket(position)
-        start, end = self._history_span(date_from, date_to, order_ticket, position_id)
-        return _filtered(
-            self.broker.history_orders(self._account, start, end),
-            group=None if group is None else _text(group),
-            ticket=order_ticket,
-            position=position_id,
+        return self._history(
+            self.broker.history_orders, date_from, date_to, group, ticket, position, "ticket"
         )
 
     @_api_call(None)
@@ -987,13 +1004,5 @@ class SimTerminal:
         position: int | None = None,
     ) -> tuple[TradeDeal, ...] | None:
         """Deals within the dates (``group`` filter), or of an order (``ticket``) or ``position``."""
-        order_ticket, position_id = _optional_ticket(ticket), _optional_ticket(position)
-        start, end = self._history_span(date_from, date_to, order_ticket, position_id)
-        return _filtered(
-            self.broker.history_deals(self._account, start, end),
-            group=None if group is None else _text(group),
-            # For deals the module's ticket= is the ticket of the order that made them.
-            ticket=order_ticket,
-            ticket_field="order",
-            position=position_id,
-        )
+        # For deals the module's ticket= is the ticket of the order that made them.
+        return self._history(self.broker.history_deals, date_from, date_to, group, ticket, position, "order")
