@@ -340,11 +340,10 @@ async def _receive_ticks(url: str, count: int, start_at: float) -> list[float]:
     async def read(ws: Any) -> None:
         await ws.send(channels.decode())
         async for raw in ws:
+            # Read on after the window too: a client that stops reading is a slow consumer.
             now = time.time()
-            if now < start_at:
+            if not start_at <= now <= stop_at:
                 continue
-            if now > stop_at:
-                return
             frame = orjson.loads(raw)
             for message in frame["messages"] if frame["type"] == "batch" else (frame,):
                 if message["type"] == "tick_data":
@@ -352,11 +351,8 @@ async def _receive_ticks(url: str, count: int, start_at: float) -> list[float]:
 
     readers = [asyncio.create_task(read(ws)) for ws in connections]
     await asyncio.sleep(max(0.0, stop_at - time.time()) + 0.2)
-    for task in readers:
-        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
     await asyncio.gather(*readers, return_exceptions=True)
-    for ws in connections:
-        await ws.close()
     return latencies
 
 
@@ -374,7 +370,7 @@ async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, 
     one core) over ``count`` clients, received in one process per ``CLIENTS_PER_PROCESS`` clients."""
     url = base_url.replace("http://", "ws://") + "/ws" + ("?batch=1" if batch else "")
     shares = [min(CLIENTS_PER_PROCESS, count - n) for n in range(0, count, CLIENTS_PER_PROCESS)]
-    start_at = time.time() + 1.5 + count * 0.005  # connected, subscribed, queues settled
+    start_at = time.time() + 1.5 + count * 0.015  # connected, subscribed, queues settled
     loop = asyncio.get_running_loop()
     with concurrent.futures.ProcessPoolExecutor(len(shares)) as processes:
         results = await asyncio.gather(
@@ -425,6 +421,7 @@ async def gateway_rows(base_url: str, label: str) -> list[tuple[str, str, str, s
     async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as client:
         await client.post("/bench/ticks", params={"rate": TICK_RATE})
         for count, batch in [(n, False) for n in CLIENT_COUNTS] + [(CLIENT_COUNTS[-1], True)]:
+            await asyncio.sleep(1.0)  # the last run's connections closed and forgotten
             p50, p99, per_s, client_cpu = await ws_clients(base_url, count, batch=batch)
             last = count == CLIENT_COUNTS[-1]
             rows.append(
