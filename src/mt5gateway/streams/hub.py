@@ -11,8 +11,12 @@ closed with a reason (close code 4008): it is too far behind to be useful and mu
 
 A client that opts in (``batch_max`` > 1) gets the messages waiting in its outbox as one frame,
 ``{"type": "batch", "messages": [...]}``, when more than one is waiting: that saves a frame per
-message on both ends. Its sender lingers ``batch_linger_s`` after waking before it drains, so the
-ticks of that interval go out together rather than a frame per tick while the client keeps up.
+message on both ends. Its ticks do not go through ``offer`` one by one: the hub gathers the
+ticks published during ``batch_linger_s`` (the latest per symbol), then builds ONE frame per
+distinct subscription set and queues that same text to every batching client with that set, so a
+tick costs the hub one dict write however many clients batch, and the JSON is joined once per set
+rather than once per client. Each client's sender still sends on its own; a client whose previous
+tick frame is still waiting gets the two merged (latest per symbol) rather than a second frame.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ class HubLimits:
     heartbeat_s: float = 30.0
     watchdog_s: float = 0.25
     close_timeout_s: float = 1.0
-    # A batching client's sender waits this long after waking before it drains, so that what is
-    # published meanwhile leaves as one frame: far fewer frames (each costs the server a send, and
-    # deflate when negotiated) for at most this much latency. 0: drain at once.
+    # The hub gathers the ticks for batching clients this long before it builds their shared
+    # frames: far fewer frames (each costs the server a send, and deflate when negotiated) and one
+    # hand-off per client per interval rather than per tick, for at most this much latency.
+    # 0: at the next turn of the event loop.
     batch_linger_s: float = 0.005
 
 
@@ -74,7 +79,35 @@ class HubStats:
 class _Pending:
     enqueued_at: float
     coalesce_key: str | None
+    # One encoded message; for a tick frame, the frame's text ("" once merged: rebuilt at send).
     payload: str
+    # A tick frame's messages by channel (None for any other message).
+    ticks: dict[str, str] | None = None
+
+    def messages(self) -> list[str]:
+        """The encoded messages this entry carries."""
+        return [self.payload] if self.ticks is None else list(self.ticks.values())
+
+    def frame(self) -> str:
+        """The text to send when this entry goes out alone."""
+        if not self.payload and self.ticks is not None:
+            self.payload = frame_text(self.messages())
+        return self.payload
+
+
+def frame_text(payloads: list[str]) -> str:
+    """One message as it is, several as one ``batch`` frame (already-encoded JSON: no re-encoding)."""
+    if len(payloads) == 1:
+        return payloads[0]
+    return '{"type":"batch","messages":[' + ",".join(payloads) + "]}"
+
+
+@dataclass(frozen=True, eq=False)
+class _TickFrame:
+    """The ticks of one gathering interval for one subscription set, encoded once for all its clients."""
+
+    ticks: dict[str, str]
+    text: str
 
 
 @dataclass(eq=False)
@@ -92,6 +125,10 @@ class StreamClient:
     batch_max: int = 1
     _outbox: deque[_Pending] = field(default_factory=deque)
     _waiting: dict[str, _Pending] = field(default_factory=dict)
+    # The hub's tick frame still waiting in the outbox (batching clients only).
+    _tick_frame: _Pending | None = None
+    # ``subscriptions`` frozen: the key under which the hub shares tick frames.
+    subscription_key: frozenset[str] = frozenset()
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
@@ -117,6 +154,23 @@ class StreamClient:
         pending = _Pending(time.monotonic(), coalesce_key, payload)
         if coalesce_key is not None:
             self._waiting[coalesce_key] = pending
+        self._append(pending)
+
+    def offer_ticks(self, frame: _TickFrame) -> None:
+        """Queue the hub's shared tick frame; merged into the waiting one if that has not left yet."""
+        if self.closed_reason is not None:
+            return
+        waiting = self._tick_frame
+        if waiting is None:
+            self._tick_frame = _Pending(time.monotonic(), None, frame.text, frame.ticks)
+            self._append(self._tick_frame)
+            return
+        assert waiting.ticks is not None
+        merged = waiting.ticks | frame.ticks
+        self.hub.stats.coalesced += len(waiting.ticks) + len(frame.ticks) - len(merged)
+        waiting.ticks, waiting.payload = merged, ""
+
+    def _append(self, pending: _Pending) -> None:
         self._outbox.append(pending)
         self._ready.set()
         if len(self._outbox) > self.hub.limits.max_queue:
@@ -127,33 +181,34 @@ class StreamClient:
         self._task = asyncio.create_task(self._drain(), name=f"ws-client-{self.client_id}")
 
     async def _drain(self) -> None:
-        linger = self.hub.limits.batch_linger_s if self.batch_max > 1 else 0.0
         while True:
             if not self._outbox:
                 self._ready.clear()
                 await self._ready.wait()
-            if linger:
-                # Woken from idle: let what else is published meanwhile join this frame.
-                await asyncio.sleep(linger)
             while self._outbox:
                 await self._send_waiting()
 
     async def _send_waiting(self) -> None:
-        """Send what is waiting: one message, or up to ``batch_max`` of them as one batch frame."""
-        payloads = [self._pop() for _ in range(min(len(self._outbox), self.batch_max))]
-        if len(payloads) == 1:
-            await self.send(payloads[0])
+        """Send what is waiting: one entry, or up to ``batch_max`` of them as one batch frame."""
+        entries = [self._pop() for _ in range(min(len(self._outbox), self.batch_max))]
+        if len(entries) == 1:
+            # A shared tick frame goes out as the hub built it, the same text for every client.
+            count = 1 if entries[0].ticks is None else len(entries[0].ticks)
+            await self.send(entries[0].frame())
         else:
-            # Already-encoded JSON objects joined into one frame: no re-encoding.
-            await self.send('{"type":"batch","messages":[' + ",".join(payloads) + "]}")
-        self.hub.stats.messages_sent += len(payloads)
+            payloads = [payload for entry in entries for payload in entry.messages()]
+            count = len(payloads)
+            await self.send(frame_text(payloads))
+        self.hub.stats.messages_sent += count
         self.hub.stats.frames_sent += 1
 
-    def _pop(self) -> str:
+    def _pop(self) -> _Pending:
         pending = self._outbox.popleft()
         if pending.coalesce_key is not None:
             del self._waiting[pending.coalesce_key]
-        return pending.payload
+        if pending is self._tick_frame:
+            self._tick_frame = None
+        return pending
 
     async def stop(self) -> None:
         """Cancel the sender task and forget the outbox."""
@@ -164,6 +219,7 @@ class StreamClient:
             self._task = None
         self._outbox.clear()
         self._waiting.clear()
+        self._tick_frame = None
 
 
 SubscriptionListener = Callable[[str, int], None]
@@ -177,6 +233,12 @@ class Hub:
         self.stats = HubStats()
         self.clients: dict[int, StreamClient] = {}
         self._subscribers: dict[str, set[StreamClient]] = {}
+        # Per channel, the subscribers that take one message at a time and those that batch.
+        self._direct: dict[str, set[StreamClient]] = {}
+        self._batched: dict[str, set[StreamClient]] = {}
+        # Ticks for batching clients gathered since the last flush: the latest per channel.
+        self._gathered: dict[str, str] = {}
+        self._flush_handle: asyncio.Handle | None = None
         self._ids = itertools.count(1)
         self._listeners: list[SubscriptionListener] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -199,6 +261,10 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._gathered.clear()
         for client in list(self.clients.values()):
             await self.disconnect(client)
         for task in list(self._closing):
@@ -233,8 +299,10 @@ class Hub:
         if channel in client.subscriptions:
             return False
         client.subscriptions.add(channel)
+        client.subscription_key = frozenset(client.subscriptions)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(client)
+        self._by_mode(client).setdefault(channel, set()).add(client)
         self._notify(channel, len(subscribers))
         return True
 
@@ -243,12 +311,20 @@ class Hub:
         if channel not in client.subscriptions:
             return False
         client.subscriptions.discard(channel)
+        client.subscription_key = frozenset(client.subscriptions)
         subscribers = self._subscribers.get(channel, set())
         subscribers.discard(client)
         if not subscribers:
             self._subscribers.pop(channel, None)
+        same_mode = self._by_mode(client)
+        same_mode.get(channel, set()).discard(client)
+        if not same_mode.get(channel):
+            same_mode.pop(channel, None)
         self._notify(channel, len(subscribers))
         return True
+
+    def _by_mode(self, client: StreamClient) -> dict[str, set[StreamClient]]:
+        return self._batched if client.batch_max > 1 else self._direct
 
     def _notify(self, channel: str, count: int) -> None:
         for listener in self._listeners:
@@ -271,9 +347,32 @@ class Hub:
             return 0
         payload = encode(message)
         key = channel if coalesce else None
-        for client in list(subscribers):
+        batched = self._batched.get(channel)
+        if batched and coalesce:
+            # Batching clients get it with the hub's next shared frame: one write, not one per client.
+            if channel in self._gathered:
+                self.stats.coalesced += len(batched)
+            self._gathered[channel] = payload
+            if self._flush_handle is None:
+                loop = asyncio.get_running_loop()
+                self._flush_handle = loop.call_later(self.limits.batch_linger_s, self._flush)
+            batched = None
+        for client in [*self._direct.get(channel, ()), *(batched or ())]:
             client.offer(payload, key)
         return len(subscribers)
+
+    def _flush(self) -> None:
+        """Queue the gathered ticks to the batching clients: one frame per distinct subscription set."""
+        self._flush_handle = None
+        gathered, self._gathered = self._gathered, {}
+        clients: set[StreamClient] = set().union(*(self._batched.get(channel, ()) for channel in gathered))
+        frames: dict[frozenset[str], _TickFrame] = {}
+        for client in clients:
+            frame = frames.get(client.subscription_key)
+            if frame is None:
+                ticks = {ch: payload for ch, payload in gathered.items() if ch in client.subscription_key}
+                frame = frames[client.subscription_key] = _TickFrame(ticks, frame_text(list(ticks.values())))
+            client.offer_ticks(frame)
 
     def send_to(self, client: StreamClient, message: dict[str, Any]) -> None:
         """Queue a message for one client (replies, error frames, snapshots)."""
