@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import orjson
 
@@ -163,4 +164,54 @@ async def test_a_batching_client_gets_what_is_published_within_the_linger_as_one
     # Published while the sender lingered: the latest of each symbol, in one frame.
     assert socket.received == [{"type": "batch", "messages": [{"bid": 2}, {"bid": 102}]}]
     assert hub.stats.frames_sent == 1 and hub.stats.coalesced == 4
+    await hub.stop()
+
+
+async def test_batching_clients_with_the_same_subscriptions_share_one_frame_per_interval() -> None:
+    hub = Hub(HubLimits(batch_linger_s=0.01))
+    sockets = [Socket() for _ in range(3)]
+    sent: list[str] = []
+
+    def recording(socket: Socket) -> Callable[[str], Awaitable[None]]:
+        async def send(text: str) -> None:
+            sent.append(text)
+            await socket.send(text)
+
+        return send
+
+    clients = [hub.connect(recording(s), s.close, batch_max=10) for s in sockets]
+    for client in clients[:2]:
+        hub.subscribe(client, "ticks:EURUSD")
+        hub.subscribe(client, "ticks:USDJPY")
+    hub.subscribe(clients[2], "ticks:EURUSD")
+    hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
+    hub.publish("ticks:USDJPY", {"bid": 101}, coalesce=True)
+    await asyncio.sleep(0.05)
+    both = {"type": "batch", "messages": [{"bid": 1}, {"bid": 101}]}
+    assert [s.received for s in sockets] == [[both], [both], [{"bid": 1}]]
+    # The two clients with the same subscriptions were handed the very same text.
+    shared = [text for text in sent if "batch" in text]
+    assert len(shared) == 2 and shared[0] is shared[1]
+    await hub.stop()
+
+
+async def test_a_batching_client_behind_gets_its_waiting_tick_frames_merged() -> None:
+    hub = Hub(HubLimits(batch_linger_s=0.005))
+    socket = Socket()
+    client = hub.connect(socket.send, socket.close, batch_max=10)
+    hub.subscribe(client, "ticks:EURUSD")
+    hub.subscribe(client, "ticks:USDJPY")
+    socket.open.clear()
+    hub.publish("ticks:EURUSD", {"bid": 0}, coalesce=True)
+    await asyncio.sleep(0.02)  # the sender now waits on the socket with that frame
+    for i in range(1, 4):
+        hub.publish("ticks:EURUSD", {"bid": i}, coalesce=True)
+        if i == 1:
+            hub.publish("ticks:USDJPY", {"bid": 100 + i}, coalesce=True)
+        await asyncio.sleep(0.02)  # a flush per round: each frame merges into the waiting one
+    assert client.queued == 1
+    socket.open.set()
+    await settle()
+    assert socket.received == [{"bid": 0}, {"type": "batch", "messages": [{"bid": 3}, {"bid": 101}]}]
+    assert hub.stats.messages_sent == 3 and hub.stats.coalesced == 2
     await hub.stop()
