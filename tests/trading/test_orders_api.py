@@ -245,3 +245,22 @@ async def test_concurrent_repeats_of_a_key_send_once(live: Live) -> None:
     assert len({r.json()["result"]["order"] for r in responses}) == 1
     assert live.bridge.trading.sends == sends + 1
     assert len(tagged(live.client(), HEDGING, k)) == 1
+
+
+def test_a_requoted_market_order_is_repriced_and_sent_again(live: Live) -> None:
+    client = live.client()
+    body = {"symbol": "BTCUSD", "side": "buy", "volume": 0.01}
+    pool = live.bridge.pool
+    repriced = live.bridge.trading.repriced_sends
+    live.run(pool.sim_control("MT5_03", "requote_rate", rate=1.0))  # every send requoted
+    try:
+        refused = post_order(client, body)
+    finally:
+        live.run(pool.sim_control("MT5_03", "requote_rate", rate=0.0))
+    # A requote executes nothing: the gateway re-priced and re-sent 3 times, then gave up clearly.
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["retcode_name"] == "TRADE_RETCODE_REQUOTE"
+    assert live.bridge.trading.repriced_sends == repriced + 3
+    placed = post_order(client, body)
+    assert placed.status_code == 200, placed.text
+    assert live.bridge.trading.repriced_sends == repriced + 3  # no requote, no second send

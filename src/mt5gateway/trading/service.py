@@ -47,6 +47,12 @@ from .validation import (
 __all__ = ["SUCCESS_RETCODES", "TradeOutcome", "TradingService"]
 
 SUCCESS_RETCODES = frozenset({c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED, c.TRADE_RETCODE_DONE_PARTIAL})
+# "Not done at that price": nothing was executed, so a market deal may be re-priced and sent again.
+REPRICE_RETCODES = frozenset(
+    {c.TRADE_RETCODE_REQUOTE, c.TRADE_RETCODE_PRICE_OFF, c.TRADE_RETCODE_PRICE_CHANGED}
+)
+# Re-pricings of one market deal after a requote (the official module's Buy()/Sell() retry too).
+REPRICE_ATTEMPTS = 3
 
 _ORDER_TYPES: dict[tuple[Side, str], int] = {
     ("buy", "market"): c.ORDER_TYPE_BUY,
@@ -125,6 +131,7 @@ class TradingService:
         self.journal = journal
         self._inflight: dict[tuple[str, str], asyncio.Future[TradeOutcome]] = {}
         self.sends = 0
+        self.repriced_sends = 0
         self.reconciled = 0
 
     # -- shared steps --
@@ -215,8 +222,20 @@ class TradingService:
         """Send (the attempt is already committed) and store the answer; a lost answer stays unknown."""
         self.sends += 1
         started = time.perf_counter()
-        result = await session.call_raw("order_send", prepared.request)
+        request = prepared.request
+        result = await session.call_raw("order_send", request)
+        for _ in range(REPRICE_ATTEMPTS):
+            if not _needs_reprice(request, result):
+                break
+            tick = await session.call_raw("symbol_info_tick", request["symbol"])
+            if tick is None:
+                break
+            # The same request (and comment tag) at the new market price.
+            request = request | {"price": tick.ask if request["type"] in _BUY_ORDER_TYPES else tick.bid}
+            self.repriced_sends += 1
+            result = await session.call_raw("order_send", request)
         metadata["send_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        prepared = _Prepared(request, prepared.extra)
         outcome = (await self._answer(session, result, prepared)).with_metadata(**metadata)
         self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
         return outcome
@@ -557,3 +576,12 @@ class TradingService:
             prepare=prepare,
             reconcile=self._find_tagged,
         )
+
+
+def _needs_reprice(request: dict[str, Any], result: Any) -> bool:
+    """A market deal the server refused only for its price (a requote), so safe to send again."""
+    return (
+        result is not None
+        and result.retcode in REPRICE_RETCODES
+        and request.get("action") == c.TRADE_ACTION_DEAL
+    )
