@@ -862,6 +862,22 @@ class SimTerminal:
 
     # ------------------------------------------------------------------ orders and positions
 
+    def _open(
+        self,
+        fetch: Callable[[int], Iterable[R]],
+        symbol: str | None,
+        group: str | None,
+        ticket: int | None,
+    ) -> tuple[R, ...]:
+        """The account's open records from ``fetch`` (the broker's orders or positions), filtered by
+        ``symbol``, ``group`` mask or ``ticket``."""
+        return _filtered(
+            fetch(self._account),
+            symbol=None if symbol is None else _text(symbol),
+            group=None if group is None else _text(group),
+            ticket=_optional_ticket(ticket),
+        )
+
     @_api_call(None)
     def orders_total(self) -> int | None:
         """How many pending orders the account has."""
@@ -872,12 +888,7 @@ class SimTerminal:
         self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...] | None:
         """Pending orders, filtered by ``symbol``, ``group`` mask or ``ticket``."""
-        return _filtered(
-            self.broker.orders(self._account),
-            symbol=None if symbol is None else _text(symbol),
-            group=None if group is None else _text(group),
-            ticket=_optional_ticket(ticket),
-        )
+        return self._open(self.broker.orders, symbol, group, ticket)
 
     @_api_call(None)
     def positions_total(self) -> int | None:
@@ -889,12 +900,7 @@ class SimTerminal:
         self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None:
         """Open positions, filtered by ``symbol``, ``group`` mask or ``ticket``."""
-        return _filtered(
-            self.broker.positions(self._account),
-            symbol=None if symbol is None else _text(symbol),
-            group=None if group is None else _text(group),
-            ticket=_optional_ticket(ticket),
-        )
+        return self._open(self.broker.positions, symbol, group, ticket)
 
     @_api_call(None)
     def order_calc_margin(self, action: int, symbol: str, volume: float, price: float) -> float | None:
