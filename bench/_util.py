@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Timing", "print_table", "time_calls"]
+__all__ = ["Timing", "free_port", "print_table", "time_calls"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,10 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

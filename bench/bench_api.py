@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 import orjson
 import uvloop
 
-from bench._util import Timing, print_table, time_calls
+from bench._util import Timing, free_port, print_table, time_calls
 from mt5gateway.api.keys import generate_key, hash_key
 from mt5gateway.indicators import OverlayParams, find_overlays, minimum_history
 from mt5gateway.indicators.overlays import overlay_fragments
@@ -46,13 +45,6 @@ CONNECTIONS = 32
 DURATION_S = 6.0
 WARMUP_S = 1.5
 CACHED_PATH = "/api/indicators/EURUSD/H1?bars=1000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ def _gateway(
     key: str, *, cache_size: int, render_workers: int = 1, loop: str = "asyncio"
 ) -> Iterator[Server]:
     """``mt5gateway serve`` in a subprocess; yields it once /api/health answers ok."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "bench.toml"
         config.write_text(

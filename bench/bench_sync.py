@@ -19,7 +19,6 @@ installed), so more requests in flight do not make it faster.
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,18 +30,12 @@ import httpx
 from tests.sync.gateway import VIEWER_KEY, gateway_process
 from tests.sync.lite_gateway import LITE_KEY
 
-from bench._util import print_table
+from bench._util import free_port, print_table
 from mt5gateway.sync import Mirror, SourceConfig, SyncSettings, SyncWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 LITE_GATEWAYS, LITE_ACCOUNTS = 10, 100
 DEFAULT_CONCURRENCY = SyncSettings.model_fields["concurrency"].default
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _cycle_seconds(
@@ -96,7 +89,7 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        with gateway_process(folder, _free_port()) as gateway:
+        with gateway_process(folder, free_port()) as gateway:
             source = [SourceConfig(name="vps", url=gateway.url, api_key=VIEWER_KEY)]
             fast = asyncio.run(
                 _cycle_seconds(folder, source, concurrency=DEFAULT_CONCURRENCY, cycles=10, expect=7)
@@ -105,7 +98,7 @@ def main() -> None:
         rows.append(_row("7 accounts, 1 real gateway, 1 in flight", slow, None))
         rows.append(_row(f"7 accounts, 1 real gateway, {DEFAULT_CONCURRENCY} in flight", fast, 1.0))
 
-        ports = [_free_port() for _ in range(LITE_GATEWAYS)]
+        ports = [free_port() for _ in range(LITE_GATEWAYS)]
         lite = _start_lite_gateways(ports)
         try:
             sources = [

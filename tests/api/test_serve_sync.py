@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ from pathlib import Path
 import httpx
 
 from mt5gateway.api.keys import generate_key, hash_key
+from tests.net import free_port
 
 LOGIN = 5000001
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_runs_the_mirror_and_the_bridge_reads_it(tmp_path: Path) -> None:
-    admin, viewer, port = generate_key(), generate_key(), _free_port()
+    admin, viewer, port = generate_key(), generate_key(), free_port()
     config = tmp_path / "gateway.toml"
     config.write_text(
         f'[api]\nhost = "127.0.0.1"\nport = {port}\nadmin_key_hash = "{hash_key(admin)}"\n'

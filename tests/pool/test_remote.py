@@ -20,16 +20,11 @@ from mt5gateway.pool.wire import WireError, recv_frame, send_frame
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.dtypes import RATES_DTYPE
 from mt5gateway.terminal.records import SymbolInfo, Tick
+from tests.net import free_port
 
 from .fixtures import running_pool, serves, wait_until
 
 TOKEN = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -81,7 +76,7 @@ def remote_config(port: int, token: str = TOKEN) -> PoolConfig:
 
 
 async def test_agent_serves_a_terminal_end_to_end() -> None:
-    port = _free_port()
+    port = free_port()
     with agent(port):
         async with running_pool(remote_config(port)) as pool:
             ticks = pool.bus.subscribe("ticks")
@@ -101,7 +96,7 @@ async def test_agent_serves_a_terminal_end_to_end() -> None:
 
 
 def test_agent_refuses_a_wrong_token_and_anything_but_the_api() -> None:
-    port = _free_port()
+    port = free_port()
     with agent(port):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
             send_frame(sock, {"token": "guess"})
@@ -119,7 +114,7 @@ def test_agent_refuses_a_wrong_token_and_anything_but_the_api() -> None:
 
 
 async def test_pool_with_a_wrong_token_keeps_the_terminal_down_and_the_rest_up() -> None:
-    port = _free_port()
+    port = free_port()
     with agent(port):
         pool = TerminalPool(remote_config(port, token="wrong"))
         await pool.start()
@@ -135,7 +130,7 @@ async def test_pool_with_a_wrong_token_keeps_the_terminal_down_and_the_rest_up()
 
 
 async def test_pool_survives_the_agent_dying_and_coming_back() -> None:
-    port = _free_port()
+    port = free_port()
     with agent(port) as first:
         async with running_pool(remote_config(port)) as pool:
             assert await serves(pool, "BTCUSD")

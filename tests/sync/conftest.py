@@ -3,21 +3,15 @@ and a worker over HTTP with a manual clock and short retry waits."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from mt5gateway.sync import ManualClock, Mirror, SourceConfig, SyncSettings, SyncWorker
+from tests.net import free_port
 
 from .gateway import VIEWER_KEY, GatewayProcess, gateway_process
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

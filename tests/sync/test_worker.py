@@ -23,8 +23,9 @@ from mt5gateway.sync import (
     SyncWorker,
 )
 from mt5gateway.sync.tables import BACKOFFICE_COLUMNS, FIGURE_COLUMNS
+from tests.net import free_port
 
-from .conftest import free_port, sync_settings
+from .conftest import sync_settings
 from .gateway import LOGINS, LONE_LOGIN, LONE_TERMINAL, TRADER_KEY, VIEWER_KEY, GatewayProcess
 from .lite_gateway import LITE_KEY, LiteGateway, figures
 
