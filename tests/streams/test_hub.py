@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import orjson
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
-from mt5gateway.streams.hub import SLOW_CLIENT_CLOSE_CODE, Hub, HubLimits
+from mt5gateway.streams.hub import SLOW_CLIENT_CLOSE_CODE, Hub, HubLimits, StreamClient
 
 
 class Socket:
@@ -33,7 +35,7 @@ async def settle() -> None:
 
 
 async def test_ticks_coalesce_to_the_latest_per_symbol_while_a_client_is_behind() -> None:
-    hub = Hub()
+    hub = Hub(HubLimits(batch_interval_s=0.0))  # a flush at every turn of the loop
     socket = Socket()
     socket.open.clear()
     client = hub.connect(socket.send, socket.close)
@@ -42,13 +44,14 @@ async def test_ticks_coalesce_to_the_latest_per_symbol_while_a_client_is_behind(
     for i in range(100):
         hub.publish("ticks:EURUSD", {"type": "tick_data", "bid": i}, coalesce=True)
         hub.publish("ticks:USDJPY", {"type": "tick_data", "bid": 1000 + i}, coalesce=True)
+        await settle()
     # The sender holds the first EURUSD tick; behind it one waiting slot per symbol.
     assert client.queued <= 2
     socket.open.set()
     await settle()
     bids = [m["bid"] for m in socket.received]
-    assert bids[-2:] == [99, 1099]
-    assert hub.stats.coalesced >= 196
+    assert bids == [0, 1099, 99]  # USDJPY had been waiting since the first flush
+    assert hub.stats.coalesced == 197
     await hub.stop()
 
 
@@ -60,8 +63,10 @@ async def test_ticks_are_not_coalesced_for_a_client_that_keeps_up() -> None:
     for i in range(20):
         hub.publish("ticks:EURUSD", {"bid": i}, coalesce=True)
         await settle()
+    await asyncio.sleep(0.02)  # past the flush interval
+    # One message per tick, in order: the ticks gathered by one flush are not coalesced.
     assert [m["bid"] for m in socket.received] == list(range(20))
-    assert hub.stats.coalesced == 0
+    assert hub.stats.coalesced == 0 and hub.stats.frames_sent == 20
     await hub.stop()
 
 
@@ -127,7 +132,7 @@ async def test_subscription_listeners_see_counts_and_status_counts_channels() ->
 
 
 async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame() -> None:
-    hub = Hub(HubLimits(batch_linger_s=0.0))
+    hub = Hub(HubLimits(batch_interval_s=0.0))
     socket = Socket()
     client = hub.connect(socket.send, socket.close, batch_max=10)
     hub.subscribe(client, "orders:5001")
@@ -149,26 +154,31 @@ async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame()
     await hub.stop()
 
 
-async def test_a_batching_client_gets_what_is_published_within_the_linger_as_one_frame() -> None:
-    hub = Hub(HubLimits(batch_linger_s=0.05))
+async def test_a_tick_after_a_quiet_spell_leaves_at_once_and_later_ones_wait_for_the_interval() -> None:
+    hub = Hub(HubLimits(batch_interval_s=0.05))
     socket = Socket()
     client = hub.connect(socket.send, socket.close, batch_max=10)
     hub.subscribe(client, "ticks:EURUSD")
     hub.subscribe(client, "ticks:USDJPY")
-    for i in range(3):
+    hub.publish("ticks:EURUSD", {"bid": 0}, coalesce=True)
+    hub.publish("ticks:USDJPY", {"bid": 100}, coalesce=True)
+    await settle()
+    # Nothing was flushed lately: the burst left at the next turn of the loop, as one frame.
+    assert socket.received == [{"type": "batch", "messages": [{"bid": 0}, {"bid": 100}]}]
+    for i in range(1, 4):
         hub.publish("ticks:EURUSD", {"bid": i}, coalesce=True)
         hub.publish("ticks:USDJPY", {"bid": 100 + i}, coalesce=True)
         await settle()
-    assert socket.received == []  # still lingering
+    assert len(socket.received) == 1  # within the interval of the last flush: gathered
     await asyncio.sleep(0.1)
-    # Published while the sender lingered: the latest of each symbol, in one frame.
-    assert socket.received == [{"type": "batch", "messages": [{"bid": 2}, {"bid": 102}]}]
-    assert hub.stats.frames_sent == 1 and hub.stats.coalesced == 4
+    # Published within the interval: the latest of each symbol, in one frame.
+    assert socket.received[1:] == [{"type": "batch", "messages": [{"bid": 3}, {"bid": 103}]}]
+    assert hub.stats.frames_sent == 2 and hub.stats.coalesced == 4
     await hub.stop()
 
 
 async def test_batching_clients_with_the_same_subscriptions_share_one_frame_per_interval() -> None:
-    hub = Hub(HubLimits(batch_linger_s=0.01))
+    hub = Hub(HubLimits(batch_interval_s=0.01))
     sockets = [Socket() for _ in range(3)]
     sent: list[str] = []
 
@@ -196,7 +206,7 @@ async def test_batching_clients_with_the_same_subscriptions_share_one_frame_per_
 
 
 async def test_a_batching_client_behind_gets_its_waiting_tick_frames_merged() -> None:
-    hub = Hub(HubLimits(batch_linger_s=0.005))
+    hub = Hub(HubLimits(batch_interval_s=0.005))
     socket = Socket()
     client = hub.connect(socket.send, socket.close, batch_max=10)
     hub.subscribe(client, "ticks:EURUSD")
@@ -214,4 +224,82 @@ async def test_a_batching_client_behind_gets_its_waiting_tick_frames_merged() ->
     await settle()
     assert socket.received == [{"bid": 0}, {"type": "batch", "messages": [{"bid": 3}, {"bid": 101}]}]
     assert hub.stats.messages_sent == 3 and hub.stats.coalesced == 2
+    await hub.stop()
+
+
+class DirectSocket(Socket):
+    """A socket that also takes serialized frames straight away while ``writable`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[dict[str, object]] = []
+        self.writable = True
+
+    def write_frame(self, data: bytes) -> bool:
+        if not self.writable:
+            return False
+        reader = StreamReader()
+        reader.feed_data(data)
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as parsed:
+            frame: Frame = parsed.value
+        assert frame.opcode is Opcode.TEXT and frame.fin and not reader.buffer  # exactly one frame
+        self.written.append(orjson.loads(frame.data))
+        return True
+
+
+def direct_client(hub: Hub, socket: DirectSocket, *channels: str) -> StreamClient:
+    client = hub.connect(socket.send, socket.close, batch_max=10, write_frame=socket.write_frame)
+    for channel in channels:
+        hub.subscribe(client, channel)
+    return client
+
+
+async def test_shared_tick_frames_are_written_straight_to_a_socket_that_takes_them() -> None:
+    hub = Hub(HubLimits(batch_interval_s=0.0))
+    sockets = [DirectSocket(), DirectSocket()]
+    for socket in sockets:
+        direct_client(hub, socket, "ticks:EURUSD", "ticks:USDJPY")
+    hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
+    hub.publish("ticks:USDJPY", {"bid": 101}, coalesce=True)
+    await settle()
+    both = {"type": "batch", "messages": [{"bid": 1}, {"bid": 101}]}
+    assert [(s.written, s.received) for s in sockets] == [([both], []), ([both], [])]
+    assert hub.stats.frames_sent == 2 and hub.stats.messages_sent == 4
+    await hub.stop()
+
+
+async def test_a_socket_that_cannot_take_a_frame_now_gets_it_from_its_sender() -> None:
+    hub = Hub(HubLimits(batch_interval_s=0.0))
+    socket = DirectSocket()
+    socket.writable = False  # as when the transport is paused by a full buffer
+    direct_client(hub, socket, "ticks:EURUSD")
+    hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
+    await settle()
+    assert socket.written == [] and socket.received == [{"bid": 1}]
+    await hub.stop()
+
+
+async def test_a_direct_write_never_overtakes_a_message_still_waiting_or_being_sent() -> None:
+    hub = Hub(HubLimits(batch_interval_s=0.0))
+    socket = DirectSocket()
+    direct_client(hub, socket, "ticks:EURUSD", "orders:5001")
+    socket.open.clear()
+    hub.publish("orders:5001", {"n": 0})
+    await settle()  # the sender now holds message 0, the outbox is empty
+    hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
+    await settle()
+    assert socket.written == []  # queued behind the message being sent
+    hub.publish("orders:5001", {"n": 1})
+    hub.publish("ticks:EURUSD", {"bid": 2}, coalesce=True)
+    await settle()
+    socket.open.set()
+    await settle()
+    assert socket.received == [{"n": 0}, {"type": "batch", "messages": [{"bid": 2}, {"n": 1}]}]
+    # Once the outbox is empty, the next frame goes straight to the socket again.
+    hub.publish("ticks:EURUSD", {"bid": 3}, coalesce=True)
+    await settle()
+    assert socket.written == [{"bid": 3}]
     await hub.stop()

@@ -34,26 +34,27 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield gateway
 
 
-async def publish_burst(live: Live) -> None:
-    """On the server's loop: MESSAGES stamped messages on ``terminals``, 500 a second."""
+async def publish_burst(live: Live, channel: str) -> None:
+    """On the server's loop: MESSAGES stamped messages on ``channel``, 500 a second."""
+    ticks = channel.startswith("ticks:")
 
     async def burst() -> None:
         for sequence in range(MESSAGES):
             message = {
-                "type": "terminal_status",
+                "type": "tick_data" if ticks else "terminal_status",
                 "sequence": sequence,
                 "sent": time.time(),
                 "padding": PADDING,
             }
-            live.bridge.hub.publish("terminals", message)
+            live.bridge.hub.publish(channel, message, coalesce=ticks)
             await asyncio.sleep(0.002)
 
     await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(burst(), live.loop))
 
 
-async def subscribed(live: Live, **options: Any) -> Any:
+async def subscribed(live: Live, channel: str, **options: Any) -> Any:
     ws = await websockets.connect(live.ws_url, additional_headers={"X-API-Key": KEYS["viewer"]}, **options)
-    await ws.send(orjson.dumps({"type": "subscribe", "channels": ["terminals"]}).decode())
+    await ws.send(orjson.dumps({"type": "subscribe", "channels": [channel]}).decode())
     while orjson.loads(await ws.recv())["type"] != "subscribed":
         pass
     return ws
@@ -72,9 +73,15 @@ def stalled_socket(live: Live) -> socket.socket:
     return sock
 
 
-async def healthy_latencies(live: Live, *, with_stalled_client: bool) -> tuple[list[float], Any]:
-    healthy = await subscribed(live)
-    stalled = await subscribed(live, sock=stalled_socket(live), max_queue=1) if with_stalled_client else None
+async def healthy_latencies(
+    live: Live, channel: str, *, with_stalled_client: bool, **options: Any
+) -> tuple[list[float], Any]:
+    healthy = await subscribed(live, channel, **options)
+    stalled = (
+        await subscribed(live, channel, sock=stalled_socket(live), max_queue=1, **options)
+        if with_stalled_client
+        else None
+    )
     latencies: list[float] = []
 
     async def read() -> None:
@@ -84,16 +91,26 @@ async def healthy_latencies(live: Live, *, with_stalled_client: bool) -> tuple[l
                 latencies.append(time.time() - message["sent"])
 
     reader = asyncio.create_task(read())
-    await publish_burst(live)
+    await publish_burst(live, channel)
     await asyncio.wait_for(reader, 10)
     await healthy.close()
     return latencies, stalled
 
 
-async def test_stalled_client_does_not_delay_a_healthy_one_and_is_dropped(live: Live) -> None:
-    baseline, _ = await healthy_latencies(live, with_stalled_client=False)
+# Other messages queue through each client's sender task. Ticks for an uncompressed connection
+# are written straight to its socket while it takes them (``mt5gateway.api.wsdirect``): a stalled
+# socket pauses, and from then on its ticks queue and coalesce like anyone's.
+@pytest.mark.parametrize(
+    ("channel", "options"),
+    [("terminals", {}), ("ticks:BTCUSD", {"compression": None})],
+    ids=["queued", "ticks-written-straight"],
+)
+async def test_stalled_client_does_not_delay_a_healthy_one_and_is_dropped(
+    live: Live, channel: str, options: dict[str, Any]
+) -> None:
+    baseline, _ = await healthy_latencies(live, channel, with_stalled_client=False, **options)
     dropped_before = live.bridge.hub.stats.dropped_clients
-    with_stalled, stalled = await healthy_latencies(live, with_stalled_client=True)
+    with_stalled, stalled = await healthy_latencies(live, channel, with_stalled_client=True, **options)
     assert len(with_stalled) == MESSAGES  # the healthy client got every message
     p99 = statistics.quantiles(with_stalled, n=100)[98]
     p99_baseline = statistics.quantiles(baseline, n=100)[98]

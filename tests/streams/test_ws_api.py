@@ -21,9 +21,9 @@ from mt5gateway.terminal import constants as c
 from tests.trading.gateway import HEDGING, KEYS, Live
 
 
-def connect(live: Live, role: str | None = "trader", path: str = "/ws") -> Any:
+def connect(live: Live, role: str | None = "trader", path: str = "/ws", **options: Any) -> Any:
     headers = {"X-API-Key": KEYS[role]} if role else {}
-    return websockets.connect(live.ws_url.removesuffix("/ws") + path, additional_headers=headers)
+    return websockets.connect(live.ws_url.removesuffix("/ws") + path, additional_headers=headers, **options)
 
 
 async def receive(ws: ClientConnection, kind: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -166,3 +166,43 @@ async def test_a_closing_minute_publishes_the_longer_bar_it_closes(live: Live) -
     assert bar["channel"] == "bars:BTCUSD:M5" and bar["timeframe"] == "M5"
     assert bar["data"]["time"] % 300 == 0 and bar["data"]["time"] <= now - 300
     assert bar["data"]["high"] >= bar["data"]["low"] > 1.0  # the terminal's bar, not the minute's
+
+
+async def sequenced_ticks(ws: ClientConnection, count: int) -> list[int]:
+    """The ``sequence`` of each test tick received (batch frames unpacked) until the last one."""
+    seen: list[int] = []
+    async with asyncio.timeout(10):
+        while not seen or seen[-1] < count - 1:
+            frame = orjson.loads(await ws.recv())
+            for message in frame["messages"] if frame["type"] == "batch" else [frame]:
+                if "sequence" in message:
+                    seen.append(message["sequence"])
+    return seen
+
+
+async def test_tick_frames_written_straight_to_the_socket_arrive_whole_and_in_order(live: Live) -> None:
+    count = 200
+    async with (
+        connect(live, compression=None) as plain,
+        connect(live, path="/ws?batch=1", compression=None) as batching,
+        connect(live) as deflated,  # permessage-deflate negotiated: frames take the ASGI path
+    ):
+        clients = []
+        for ws in (plain, batching, deflated):
+            clients.append(live.bridge.hub.clients[(await receive(ws, "connected"))["client_id"]])
+            await ws.send(orjson.dumps({"type": "subscribe", "channels": ["ticks:ETHUSD"]}).decode())
+            await receive(ws, "subscribed")
+        assert [client.write_frame is not None for client in clients] == [True, True, False]
+
+        async def publish() -> None:
+            for sequence in range(count):
+                tick = {"type": "tick_data", "channel": "ticks:ETHUSD", "sequence": sequence}
+                live.bridge.hub.publish("ticks:ETHUSD", tick, coalesce=True)
+                await asyncio.sleep(0.0005 if sequence % 10 else 0.01)  # bursts, as terminals poll
+
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(publish(), live.loop))
+        received = [await sequenced_ticks(ws, count) for ws in (plain, batching, deflated)]
+    # One message per tick for a client that keeps up; the latest per symbol per frame when batching.
+    assert received[0] == list(range(count))
+    for sequences in received[1:]:
+        assert sequences == sorted(set(sequences)) and sequences[-1] == count - 1

@@ -26,6 +26,7 @@ from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
 from .routers import admin, data, health, market, sync
 from .settings import ApiSettings
+from .wsdirect import CaptureWebSocketSend
 
 __all__ = ["create_app"]
 
@@ -87,6 +88,8 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     # The last middleware added is the outermost: metrics see the fast path's answers too.
     app.add_middleware(CachedIndicatorFastPath, gateway=gateway, route=indicator_route)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
+    # Outermost, so that it sees the server's own WebSocket send (see wsdirect).
+    app.add_middleware(CaptureWebSocketSend)
     _document_client_key(app)
     # Accounts, trading and the WebSocket hub: their routers, started after the pool, stopped before it.
     bridge.install(app)

@@ -12,8 +12,9 @@ closed with a reason (close code 4008): it is too far behind to be useful and mu
 A client that opts in (``batch_max`` > 1) gets the messages waiting in its outbox as one frame,
 ``{"type": "batch", "messages": [...]}``, when more than one is waiting: that saves a frame per
 message on both ends. Its ticks do not go through ``offer`` one by one: the hub gathers the
-ticks published during ``batch_linger_s`` (the latest per symbol), then builds ONE frame per
-distinct subscription set and queues that same text to every batching client with that set, so a
+ticks published since its last flush (the latest per symbol) and flushes at most once per
+``batch_interval_s``; the first tick after a quiet spell leaves at the next turn of the loop, with
+the rest of its burst. Each flush builds ONE frame per distinct subscription set and queues that same text to every batching client with that set, so a
 tick costs the hub one dict write however many clients batch, and the JSON is joined once per set
 rather than once per client. Each client's sender still sends on its own; a client whose previous
 tick frame is still waiting gets the two merged (latest per symbol) rather than a second frame.
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from websockets.frames import Frame, Opcode
 
 __all__ = ["SLOW_CLIENT_CLOSE_CODE", "Hub", "HubLimits", "HubStats", "StreamClient", "encode"]
 
@@ -40,6 +42,8 @@ SLOW_CLIENT_CLOSE_CODE = 4008
 
 Send = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
+# Writes a serialized frame to the client's socket now, or returns False (nothing written).
+WriteFrame = Callable[[bytes], bool]
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -56,11 +60,11 @@ class HubLimits:
     heartbeat_s: float = 30.0
     watchdog_s: float = 0.25
     close_timeout_s: float = 1.0
-    # The hub gathers the ticks for batching clients this long before it builds their shared
-    # frames: far fewer frames (each costs the server a send, and deflate when negotiated) and one
-    # hand-off per client per interval rather than per tick, for at most this much latency.
-    # 0: at the next turn of the event loop.
-    batch_linger_s: float = 0.005
+    # The hub builds the shared tick frames for batching clients at most once per interval: under
+    # a steady stream, far fewer frames (each costs the server a send per client) and one hand-off
+    # per client per interval rather than per tick, for at most this much latency. A tick after a
+    # quiet spell does not wait: it leaves at the next turn of the loop with its burst.
+    batch_interval_s: float = 0.005
 
 
 @dataclass
@@ -102,12 +106,56 @@ def frame_text(payloads: list[str]) -> str:
     return '{"type":"batch","messages":[' + ",".join(payloads) + "]}"
 
 
-@dataclass(frozen=True, eq=False)
-class _TickFrame:
-    """The ticks of one gathering interval for one subscription set, encoded once for all its clients."""
+def _serialized(text: str) -> bytes:
+    """``text`` as one server-to-client WebSocket frame (unmasked, no extension)."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
 
-    ticks: dict[str, str]
-    text: str
+
+@dataclass(eq=False)
+class _TickShipment:
+    """The ticks of one flush for one subscription set and mode, encoded once for all its clients.
+
+    ``messages`` are (channel, encoded message) in publish order; for batching clients, only the
+    latest per channel (``coalesced`` counts the others), to go out as one ``batch`` frame.
+    """
+
+    messages: list[tuple[str, str]]
+    batched: bool
+    coalesced: int = 0
+    _text: str | None = None
+    _wire: bytes | None = None
+
+    @classmethod
+    def build(cls, gathered: list[tuple[str, str]], channels: frozenset[str], batched: bool) -> _TickShipment:
+        """The gathered ticks on ``channels``, for clients that batch or not."""
+        messages = [(channel, payload) for channel, payload in gathered if channel in channels]
+        if not batched:
+            return cls(messages, batched)
+        latest = list(dict(messages).items())
+        return cls(latest, batched, coalesced=len(messages) - len(latest))
+
+    @property
+    def frames(self) -> int:
+        """How many WebSocket frames this shipment is."""
+        return 1 if self.batched else len(self.messages)
+
+    @property
+    def text(self) -> str:
+        """A batching client's frame text."""
+        if self._text is None:
+            self._text = frame_text([payload for _, payload in self.messages])
+        return self._text
+
+    @property
+    def wire(self) -> bytes:
+        """The shipment as serialized frames, for clients written to directly: the batch frame, or
+        one frame per message back to back (one socket write however many)."""
+        if self._wire is None:
+            if self.batched:
+                self._wire = _serialized(self.text)
+            else:
+                self._wire = b"".join(_serialized(payload) for _, payload in self.messages)
+        return self._wire
 
 
 @dataclass(eq=False)
@@ -123,6 +171,9 @@ class StreamClient:
     closed_reason: str | None = None
     # Up to this many waiting messages go out as one ``batch`` frame (1: one frame per message).
     batch_max: int = 1
+    # Where the server allows it, the hub's shared tick frames are written straight to the socket
+    # when nothing else is waiting for it, with no hand-off to the sender task.
+    write_frame: WriteFrame | None = None
     _outbox: deque[_Pending] = field(default_factory=deque)
     _waiting: dict[str, _Pending] = field(default_factory=dict)
     # The hub's tick frame still waiting in the outbox (batching clients only).
@@ -131,6 +182,8 @@ class StreamClient:
     subscription_key: frozenset[str] = frozenset()
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    # The sender task has taken entries out of the outbox and not finished sending them.
+    _sending: bool = False
 
     @property
     def queued(self) -> int:
@@ -141,34 +194,58 @@ class StreamClient:
         """How long the oldest waiting message has waited."""
         return now - self._outbox[0].enqueued_at if self._outbox else 0.0
 
-    def offer(self, payload: str, coalesce_key: str | None = None) -> None:
-        """Queue a message; a message with ``coalesce_key`` replaces a waiting one with the same key."""
-        if self.closed_reason is not None:
-            return
-        if coalesce_key is not None:
-            waiting = self._waiting.get(coalesce_key)
-            if waiting is not None:
-                waiting.payload = payload
-                self.hub.stats.coalesced += 1
-                return
-        pending = _Pending(time.monotonic(), coalesce_key, payload)
-        if coalesce_key is not None:
-            self._waiting[coalesce_key] = pending
-        self._append(pending)
+    def offer(self, payload: str) -> None:
+        """Queue a message that must not be skipped (anything but ticks: see ``offer_ticks``)."""
+        if self.closed_reason is None:
+            self._append(_Pending(time.monotonic(), None, payload))
 
-    def offer_ticks(self, frame: _TickFrame) -> None:
-        """Queue the hub's shared tick frame; merged into the waiting one if that has not left yet."""
+    def offer_ticks(self, shipment: _TickShipment) -> None:
+        """Send the hub's shared ticks: written at once when nothing is waiting for the socket and
+        it takes them, else queued (a batching client's merged into its waiting tick frame)."""
         if self.closed_reason is not None:
             return
+        stats = self.hub.stats
+        stats.coalesced += shipment.coalesced
+        if (
+            self.write_frame is not None
+            and not self._outbox
+            and not self._sending
+            and self.write_frame(shipment.wire)
+        ):
+            stats.messages_sent += len(shipment.messages)
+            stats.frames_sent += shipment.frames
+            return
+        if not shipment.batched:
+            self._queue_ticks(shipment.messages)
+            return
+        ticks = dict(shipment.messages)
         waiting = self._tick_frame
         if waiting is None:
-            self._tick_frame = _Pending(time.monotonic(), None, frame.text, frame.ticks)
+            self._tick_frame = _Pending(time.monotonic(), None, shipment.text, ticks)
             self._append(self._tick_frame)
             return
         assert waiting.ticks is not None
-        merged = waiting.ticks | frame.ticks
-        self.hub.stats.coalesced += len(waiting.ticks) + len(frame.ticks) - len(merged)
+        merged = waiting.ticks | ticks
+        stats.coalesced += len(waiting.ticks) + len(ticks) - len(merged)
         waiting.ticks, waiting.payload = merged, ""
+
+    def _queue_ticks(self, messages: list[tuple[str, str]]) -> None:
+        """Queue one flush's ticks, one message each: a tick still waiting from an earlier flush
+        (the client is behind) is replaced by the newest; ticks of this flush keep their order."""
+        fresh: set[str] = set()
+        now = time.monotonic()
+        for channel, payload in messages:
+            waiting = self._waiting.get(channel)
+            if waiting is not None and channel not in fresh:
+                waiting.payload = payload
+                self.hub.stats.coalesced += 1
+                continue
+            if waiting is not None:
+                # The channel's newest waiting tick is the one a later flush may replace.
+                waiting.coalesce_key = None
+            pending = self._waiting[channel] = _Pending(now, channel, payload)
+            self._append(pending)
+            fresh.add(channel)
 
     def _append(self, pending: _Pending) -> None:
         self._outbox.append(pending)
@@ -191,14 +268,18 @@ class StreamClient:
     async def _send_waiting(self) -> None:
         """Send what is waiting: one entry, or up to ``batch_max`` of them as one batch frame."""
         entries = [self._pop() for _ in range(min(len(self._outbox), self.batch_max))]
-        if len(entries) == 1:
-            # A shared tick frame goes out as the hub built it, the same text for every client.
-            count = 1 if entries[0].ticks is None else len(entries[0].ticks)
-            await self.send(entries[0].frame())
-        else:
-            payloads = [payload for entry in entries for payload in entry.messages()]
-            count = len(payloads)
-            await self.send(frame_text(payloads))
+        self._sending = True
+        try:
+            if len(entries) == 1:
+                # A shared tick frame goes out as the hub built it, the same text for every client.
+                count = 1 if entries[0].ticks is None else len(entries[0].ticks)
+                await self.send(entries[0].frame())
+            else:
+                payloads = [payload for entry in entries for payload in entry.messages()]
+                count = len(payloads)
+                await self.send(frame_text(payloads))
+        finally:
+            self._sending = False
         self.hub.stats.messages_sent += count
         self.hub.stats.frames_sent += 1
 
@@ -233,12 +314,10 @@ class Hub:
         self.stats = HubStats()
         self.clients: dict[int, StreamClient] = {}
         self._subscribers: dict[str, set[StreamClient]] = {}
-        # Per channel, the subscribers that take one message at a time and those that batch.
-        self._direct: dict[str, set[StreamClient]] = {}
-        self._batched: dict[str, set[StreamClient]] = {}
-        # Ticks for batching clients gathered since the last flush: the latest per channel.
-        self._gathered: dict[str, str] = {}
+        # Ticks published since the last flush: (channel, encoded message) in publish order.
+        self._gathered: list[tuple[str, str]] = []
         self._flush_handle: asyncio.Handle | None = None
+        self._flushed_at = float("-inf")
         self._ids = itertools.count(1)
         self._listeners: list[SubscriptionListener] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -273,10 +352,18 @@ class Hub:
 
     # -- clients and subscriptions --
 
-    def connect(self, send: Send, close: Close, *, batch_max: int = 1) -> StreamClient:
-        """Register a connection and start its sender (``batch_max`` > 1: batch frames under pressure)."""
+    def connect(
+        self, send: Send, close: Close, *, batch_max: int = 1, write_frame: WriteFrame | None = None
+    ) -> StreamClient:
+        """Register a connection and start its sender (``batch_max`` > 1: batch frames under pressure;
+        ``write_frame``: shared tick frames may be written straight to the socket)."""
         client = StreamClient(
-            client_id=next(self._ids), send=send, close_socket=close, hub=self, batch_max=batch_max
+            client_id=next(self._ids),
+            send=send,
+            close_socket=close,
+            hub=self,
+            batch_max=batch_max,
+            write_frame=write_frame,
         )
         self.clients[client.client_id] = client
         self.stats.connections_total += 1
@@ -302,7 +389,6 @@ class Hub:
         client.subscription_key = frozenset(client.subscriptions)
         subscribers = self._subscribers.setdefault(channel, set())
         subscribers.add(client)
-        self._by_mode(client).setdefault(channel, set()).add(client)
         self._notify(channel, len(subscribers))
         return True
 
@@ -316,15 +402,8 @@ class Hub:
         subscribers.discard(client)
         if not subscribers:
             self._subscribers.pop(channel, None)
-        same_mode = self._by_mode(client)
-        same_mode.get(channel, set()).discard(client)
-        if not same_mode.get(channel):
-            same_mode.pop(channel, None)
         self._notify(channel, len(subscribers))
         return True
-
-    def _by_mode(self, client: StreamClient) -> dict[str, set[StreamClient]]:
-        return self._batched if client.batch_max > 1 else self._direct
 
     def _notify(self, channel: str, count: int) -> None:
         for listener in self._listeners:
@@ -341,38 +420,45 @@ class Hub:
     # -- sending --
 
     def publish(self, channel: str, message: dict[str, Any], *, coalesce: bool = False) -> int:
-        """Send ``message`` to the channel's subscribers; returns how many got it queued."""
+        """Send ``message`` to the channel's subscribers; returns how many will get it.
+
+        ``coalesce`` (ticks): the message goes out with the hub's next flush, shared by every
+        subscriber, and may be replaced by a newer one for the same channel while a client is behind.
+        """
         subscribers = self._subscribers.get(channel)
         if not subscribers:
             return 0
         payload = encode(message)
-        key = channel if coalesce else None
-        batched = self._batched.get(channel)
-        if batched and coalesce:
-            # Batching clients get it with the hub's next shared frame: one write, not one per client.
-            if channel in self._gathered:
-                self.stats.coalesced += len(batched)
-            self._gathered[channel] = payload
+        if coalesce:
+            self._gathered.append((channel, payload))
             if self._flush_handle is None:
                 loop = asyncio.get_running_loop()
-                self._flush_handle = loop.call_later(self.limits.batch_linger_s, self._flush)
-            batched = None
-        for client in [*self._direct.get(channel, ()), *(batched or ())]:
-            client.offer(payload, key)
+                wait = self._flushed_at + self.limits.batch_interval_s - loop.time()
+                self._flush_handle = (
+                    loop.call_later(wait, self._flush) if wait > 0 else loop.call_soon(self._flush)
+                )
+            return len(subscribers)
+        for client in subscribers:
+            client.offer(payload)
         return len(subscribers)
 
     def _flush(self) -> None:
-        """Queue the gathered ticks to the batching clients: one frame per distinct subscription set."""
+        """Hand the gathered ticks to their subscribers, built once per distinct subscription set
+        and mode (batching or not) however many clients share it."""
         self._flush_handle = None
-        gathered, self._gathered = self._gathered, {}
-        clients: set[StreamClient] = set().union(*(self._batched.get(channel, ()) for channel in gathered))
-        frames: dict[frozenset[str], _TickFrame] = {}
+        self._flushed_at = asyncio.get_running_loop().time()
+        gathered, self._gathered = self._gathered, []
+        channels = {channel for channel, _ in gathered}
+        clients: set[StreamClient] = set().union(
+            *(self._subscribers.get(channel, ()) for channel in channels)
+        )
+        shipments: dict[tuple[frozenset[str], bool], _TickShipment] = {}
         for client in clients:
-            frame = frames.get(client.subscription_key)
-            if frame is None:
-                ticks = {ch: payload for ch, payload in gathered.items() if ch in client.subscription_key}
-                frame = frames[client.subscription_key] = _TickFrame(ticks, frame_text(list(ticks.values())))
-            client.offer_ticks(frame)
+            kind = (client.subscription_key, client.batch_max > 1)
+            shipment = shipments.get(kind)
+            if shipment is None:
+                shipment = shipments[kind] = _TickShipment.build(gathered, *kind)
+            client.offer_ticks(shipment)
 
     def send_to(self, client: StreamClient, message: dict[str, Any]) -> None:
         """Queue a message for one client (replies, error frames, snapshots)."""

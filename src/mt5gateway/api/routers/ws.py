@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader
 from mt5gateway.accounts.bridge import Bridge
 from mt5gateway.api.deps import Gateway, GatewayDep
 from mt5gateway.api.settings import ApiKeyConfig
+from mt5gateway.api.wsdirect import DirectFrameWriter
 from mt5gateway.errors import Forbidden, GatewayError, Unauthorized
 from mt5gateway.market.tiers import Tier
 from mt5gateway.streams.hub import StreamClient
@@ -155,7 +156,12 @@ async def stream(websocket: WebSocket) -> None:
         await websocket.close(_POLICY_VIOLATION, exc.message[:120])
         return
     batch = websocket.query_params.get("batch", "").lower() in ("1", "true", "yes")
-    client = bridge.hub.connect(websocket.send_text, websocket.close, batch_max=BATCH_MAX if batch else 1)
+    client = bridge.hub.connect(
+        websocket.send_text,
+        websocket.close,
+        batch_max=BATCH_MAX if batch else 1,
+        write_frame=DirectFrameWriter.for_scope(websocket.scope),
+    )
     connection = _Connection(gateway, bridge, key, tier, client)
     connection.reply(
         {
