@@ -9,7 +9,12 @@ this one. Orders alternate BTCUSD and ETHUSD (crypto trades at weekends too) on 
 terminals; the baseline sends the same orders straight to a ``TerminalPool`` (no HTTP, no
 validation, no journal). Ticks come from a generator inside the gateway that publishes TickEvents
 on the pool's bus (the path a terminal's ticks take from there on), stamped with the time they were
-published; a client's latency is its receive time minus that stamp.
+published; a client's latency is its receive time minus that stamp. The WebSocket baseline is the
+same gateway with every frame sent through Starlette and uvicorn (``asgi_sends_only``), as before
+the hub wrote shared frames straight to the sockets.
+
+``--ws-only``: the 200-client WebSocket rows only (one message per tick, then batching), for each
+gateway.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
         return {"rate": rate}
 
     uvicorn.run(
-        app,
+        asgi_sends_only(app) if options.pop("asgi_sends_only", False) else app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -463,24 +468,32 @@ async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, 
 
 
 # How the gateway process runs uvicorn: as ``mt5gateway serve`` does (uvloop, httptools, no
-# permessage-deflate), then with deflate negotiated, uvicorn's default, for comparison.
-SERVER_OPTIONS: tuple[dict[str, Any], ...] = (
-    {"loop": "uvloop", "ws_per_message_deflate": False},
-    {"loop": "uvloop", "ws_per_message_deflate": True},
+# permessage-deflate). The WebSocket figures are judged on it and compared, in the same run, with
+# the same gateway sending every frame through Starlette and uvicorn (no direct writes: the baseline)
+# and with permessage-deflate negotiated (uvicorn's default; frames are compressed per connection).
+SERVE_OPTIONS: dict[str, Any] = {"loop": "uvloop", "ws_per_message_deflate": False}
+GATEWAYS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("as served", SERVE_OPTIONS),
+    ("baseline: ASGI sends only", {**SERVE_OPTIONS, "asgi_sends_only": True}),
+    ("deflate", {**SERVE_OPTIONS, "ws_per_message_deflate": True}),
 )
+
+
+def asgi_sends_only(app: Any) -> Any:
+    """``app`` with the server's ``send`` hidden behind a plain function: no direct frame writes."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def plain_send(message: dict[str, Any]) -> None:
+            await send(message)
+
+        await app(scope, receive, plain_send)
+
+    return wrapped
 
 
 def load() -> str:
     """The 1-minute load average (the machine is shared: read every figure next to it)."""
     return f"load {os.getloadavg()[0]:.1f}"
-
-
-async def gateway_rows(base_url: str, label: str, *, ws_only: bool) -> list[tuple[str, str, str, str]]:
-    rows: list[tuple[str, str, str, str]] = []
-    if not ws_only:
-        rows.extend(await rest_rows(base_url, label))
-    rows.extend(await ws_rows(base_url, label, ws_only=ws_only))
-    return rows
 
 
 async def rest_rows(base_url: str, label: str) -> list[tuple[str, str, str, str]]:
@@ -510,26 +523,26 @@ async def rest_rows(base_url: str, label: str) -> list[tuple[str, str, str, str]
     return rows
 
 
-async def ws_rows(base_url: str, label: str, *, ws_only: bool) -> list[tuple[str, str, str, str]]:
-    """Tick fan-out rows; ``ws_only`` (``--ws-only``): just the 200 batching clients, to save time."""
+async def ws_rows(
+    base_url: str, label: str, counts: tuple[int, ...], *, judged: bool
+) -> list[tuple[str, str, str, str]]:
+    """Tick fan-out rows for ``counts`` clients, then 200 batching clients; ``judged``: against the target."""
     rows: list[tuple[str, str, str, str]] = []
-    runs = [(n, False) for n in (CLIENT_COUNTS[-1:] if ws_only else CLIENT_COUNTS)] + [
-        (CLIENT_COUNTS[-1], True)
-    ]
+    runs = [(n, False) for n in counts] + [(CLIENT_COUNTS[-1], True)]
     async with httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": KEY}) as client:
         await client.post("/bench/ticks", params={"rate": TICK_RATE})
         for count, batch in runs:
             await asyncio.sleep(1.0)  # the last run's connections closed and forgotten
             p50, p99, per_s, client_cpu = await ws_clients(base_url, count, batch=batch)
-            last = count == CLIENT_COUNTS[-1]
+            target = judged and count == CLIENT_COUNTS[-1]
             rows.append(
                 (
                     f"[{label}] ws ticks, {count} clients x 15 symbols, {TICK_RATE}/s in"
                     + (", ?batch=1" if batch else ""),
                     f"p50 {p50 * 1e3:.1f} ms p99 {p99 * 1e3:.1f} ms, {per_s:.0f} ticks/s delivered, "
                     f"receivers {client_cpu:.0%} of a core, {load()}",
-                    "p99 <= 25 ms" if last else "-",
-                    ("yes" if p99 <= 0.025 else "NO") if last else "-",
+                    "p99 <= 25 ms" if target else "-",
+                    ("yes" if p99 <= 0.025 else "NO") if target else "-",
                 )
             )
         status = (await client.get("/ws/status")).json()
@@ -558,11 +571,13 @@ async def run(folder: Path, *, ws_only: bool) -> list[tuple[str, str, str, str]]
                 "-",
             )
         )
-    for n, options in enumerate(SERVER_OPTIONS):
+    for n, (label, options) in enumerate(GATEWAYS):
         (folder / f"gateway{n}").mkdir()
-        label = ", ".join(f"{name}={value}" for name, value in options.items())
         with gateway_process(folder / f"gateway{n}", options) as base_url:
-            rows.extend(await gateway_rows(base_url, label, ws_only=ws_only))
+            if n == 0 and not ws_only:
+                rows.extend(await rest_rows(base_url, label))
+            counts = CLIENT_COUNTS if n == 0 and not ws_only else CLIENT_COUNTS[-1:]
+            rows.extend(await ws_rows(base_url, label, counts, judged=n == 0))
     return rows
 
 

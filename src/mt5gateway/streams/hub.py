@@ -2,22 +2,22 @@
 
 Publishing never waits for a client. ``publish`` encodes a message once and appends it to each
 subscriber's outbox; each client's own task drains its outbox onto its socket, so a slow socket
-only ever holds up its own task. Under pressure (a message for a key is still waiting in the
-outbox when the next one arrives) ticks coalesce: the waiting message is replaced by the newest one
-for that symbol, in place, so a slow client sees the latest price rather than a growing backlog.
-Messages that must not be skipped (positions, orders, bars, ...) queue; a client whose outbox holds
-more than ``max_queue`` of them, or whose oldest waiting message is older than ``max_lag_s``, is
-closed with a reason (close code 4008): it is too far behind to be useful and must reconnect.
+only ever holds up its own task. Messages that must not be skipped (positions, orders, bars, ...)
+queue; a client whose outbox holds more than ``max_queue`` of them, or whose oldest waiting message
+is older than ``max_lag_s``, is closed with a reason (close code 4008): it is too far behind to be
+useful and must reconnect.
 
-A client that opts in (``batch_max`` > 1) gets the messages waiting in its outbox as one frame,
-``{"type": "batch", "messages": [...]}``, when more than one is waiting: that saves a frame per
-message on both ends. Its ticks do not go through ``offer`` one by one: the hub gathers the
-ticks published since its last flush (the latest per symbol) and flushes at most once per
-``batch_interval_s``; the first tick after a quiet spell leaves at the next turn of the loop, with
-the rest of its burst. Each flush builds ONE frame per distinct subscription set and queues that same text to every batching client with that set, so a
-tick costs the hub one dict write however many clients batch, and the JSON is joined once per set
-rather than once per client. Each client's sender still sends on its own; a client whose previous
-tick frame is still waiting gets the two merged (latest per symbol) rather than a second frame.
+Ticks are gathered and flushed at most once per ``batch_interval_s`` (the first tick after a quiet
+spell at the next turn of the loop, with the rest of its burst). A flush builds the ticks ONCE per
+distinct subscription set and mode, however many clients share it: one frame per tick, in order,
+or for a client that opted in to batching (``batch_max`` > 1) one ``{"type": "batch", "messages":
+[...]}`` frame with the latest tick per symbol. A client that can take bytes now (``write_frame``:
+nothing waiting in its outbox, its socket not paused) gets those frames, serialized once, in one
+write with no hand-off to its task; any other gets them through its outbox, where ticks coalesce:
+a tick still waiting from an earlier flush is replaced by the newest for its symbol, in place, so a
+client that is behind sees the latest price rather than a growing backlog (a batching client's
+waiting tick frame is merged with the new one). A batching client also gets the other messages
+waiting in its outbox as one batch frame when several are waiting.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ class HubLimits:
     heartbeat_s: float = 30.0
     watchdog_s: float = 0.25
     close_timeout_s: float = 1.0
-    # The hub builds the shared tick frames for batching clients at most once per interval: under
-    # a steady stream, far fewer frames (each costs the server a send per client) and one hand-off
-    # per client per interval rather than per tick, for at most this much latency. A tick after a
-    # quiet spell does not wait: it leaves at the next turn of the loop with its burst.
+    # The hub flushes gathered ticks at most once per interval: under a steady stream, one socket
+    # write per client per interval rather than per tick (a write costs the server a system call
+    # per client), for at most this much latency. A tick after a quiet spell does not wait: it
+    # leaves at the next turn of the loop with its burst.
     batch_interval_s: float = 0.005
 
 
