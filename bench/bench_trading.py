@@ -471,7 +471,7 @@ async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, 
 # permessage-deflate). The WebSocket figures are judged on it and compared, in the same run, with
 # the same gateway sending every frame through Starlette and uvicorn (no direct writes: the baseline)
 # and with permessage-deflate negotiated (uvicorn's default; frames are compressed per connection).
-SERVE_OPTIONS: dict[str, Any] = {"loop": "uvloop", "ws_per_message_deflate": False}
+SERVE_OPTIONS: dict[str, Any] = {"loop": "uvloop", "ws": "websockets-sansio", "ws_per_message_deflate": False}
 GATEWAYS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("as served", SERVE_OPTIONS),
     ("baseline: ASGI sends only", {**SERVE_OPTIONS, "asgi_sends_only": True}),
