@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -113,6 +115,181 @@ def test_order_executed_but_never_answered_is_found_by_its_tag_not_resent(live: 
     assert body["result"]["order"] == executed.order and body["result"]["deal"] == executed.deal
     assert live.bridge.trading.sends == sends
     assert len(tagged_positions(client, k)) == 1
+
+
+def journal_sent(live: Live, key: str, operation: str, target: str, body: dict[str, Any]) -> None:
+    """A journal entry as a crash between send and answer leaves it: sent once, never answered."""
+    journal = live.bridge.journal
+    journal.begin(
+        owner="trader",
+        key=key,
+        fingerprint=fingerprint(operation, target, body),
+        operation=operation,
+        request={"target": target, "body": body},
+        terminal_id="MT5_03",
+        login=HEDGING,
+    )
+    journal.mark_sending("trader", key)
+
+
+def test_a_restart_settles_the_unanswered_entries_without_waiting_for_repeats(live: Live) -> None:
+    """What ``start`` runs over the journal it finds: each kind of entry a crash can leave."""
+    client = live.client()
+    pool = live.bridge.pool
+    order_body = OrderRequest(**ORDER).model_dump(mode="json")
+    executed, lost, unsent = (str(uuid.uuid4()) for _ in range(3))
+    # Executed by the terminal before the crash: found by its tag.
+    journal_sent(live, executed, "place", "orders", order_body)
+    tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
+    deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
+    deal |= {"price": tick.ask, "type_filling": c.ORDER_FILLING_FOK}
+    done = live.run(
+        pool.call("MT5_03", "order_send", deal | {"comment": "#" + idempotency_tag("trader", executed)})
+    )
+    assert done.retcode == c.TRADE_RETCODE_DONE
+    # Lost before it reached the terminal, and never sent at all.
+    journal_sent(live, lost, "place", "orders", order_body)
+    live.bridge.journal.begin(
+        owner="trader",
+        key=unsent,
+        fingerprint=fingerprint("place", "orders", order_body),
+        operation="place",
+        request={"target": "orders", "body": order_body},
+        terminal_id="MT5_03",
+        login=HEDGING,
+    )
+    # Changes the terminal applied before the crash: an SL on a position, a pending order's new
+    # price, a cancellation; and an SL change and a new price it never saw.
+    position = done.order
+    sl_applied, sl_lost = str(uuid.uuid4()), str(uuid.uuid4())
+    new_sl = round(tick.bid * 0.8, 2)
+    journal_sent(
+        live,
+        sl_applied,
+        "modify_position",
+        f"positions/{position}",
+        {"sl": new_sl, "tp": None, "login": None},
+    )
+    sltp = {"action": c.TRADE_ACTION_SLTP, "position": position, "symbol": "BTCUSD", "sl": new_sl, "tp": 0.0}
+    assert live.run(pool.call("MT5_03", "order_send", sltp)).retcode == c.TRADE_RETCODE_DONE
+    journal_sent(
+        live,
+        sl_lost,
+        "modify_position",
+        f"positions/{position}",
+        {"sl": new_sl - 100, "tp": None, "login": None},
+    )
+    pending = {
+        "symbol": "BTCUSD",
+        "side": "buy",
+        "type": "limit",
+        "volume": 0.01,
+        "price": round(tick.bid * 0.5, 2),
+    }
+    placed = [
+        client.post("/api/orders", json=pending, headers={"Idempotency-Key": str(uuid.uuid4())}).json()[
+            "result"
+        ]["order"]
+        for _ in range(2)
+    ]
+    moved, moved_lost, cancelled = (str(uuid.uuid4()) for _ in range(3))
+    new_price = round(tick.bid * 0.4, 2)
+    change = {
+        "price": new_price,
+        "stoplimit": None,
+        "sl": None,
+        "tp": None,
+        "expiration": None,
+        "login": None,
+    }
+    journal_sent(live, moved, "modify_order", f"orders/{placed[0]}", change)
+    modify = {"action": c.TRADE_ACTION_MODIFY, "order": placed[0], "symbol": "BTCUSD", "price": new_price}
+    assert live.run(pool.call("MT5_03", "order_send", modify)).retcode == c.TRADE_RETCODE_DONE
+    journal_sent(live, moved_lost, "modify_order", f"orders/{placed[0]}", change | {"price": new_price - 100})
+    journal_sent(live, cancelled, "cancel_order", f"orders/{placed[1]}", {"login": None, "symbol": "BTCUSD"})
+    remove = {"action": c.TRADE_ACTION_REMOVE, "order": placed[1], "symbol": "BTCUSD"}
+    assert live.run(pool.call("MT5_03", "order_send", remove)).retcode == c.TRADE_RETCODE_DONE
+
+    sends = live.bridge.trading.sends
+    journal = live.bridge.journal
+    stored = live.run(live.bridge.trading.settle_unfinished(journal.unfinished(), retry_s=0.1, patience_s=10))
+
+    assert stored == 4 and live.bridge.trading.sends == sends  # looked up, nothing sent
+    answers = {
+        key: journal.get("trader", key)
+        for key in (executed, lost, unsent, sl_applied, sl_lost, moved, moved_lost, cancelled)
+    }
+    assert answers[unsent] is None  # forgotten: the key is free again
+    for key in (lost, sl_lost, moved_lost):
+        entry = answers[key]
+        assert entry is not None and entry.outcome_unknown
+    for key in (executed, sl_applied, moved, cancelled):
+        entry = answers[key]
+        assert entry is not None and entry.status == 200 and entry.response is not None
+        assert entry.response["metadata"]["reconciled"] is True
+    assert answers[executed].response["result"]["deal"] == done.deal  # type: ignore[union-attr]
+    # A repeat of a settled key gets the stored answer; one with no trace is sent now, once.
+    again = client.post("/api/orders", json=ORDER, headers={"Idempotency-Key": executed})
+    assert again.headers["Idempotency-Replayed"] == "true" and again.json()["result"]["deal"] == done.deal
+    repeat = client.post("/api/orders", json=ORDER, headers={"Idempotency-Key": lost})
+    assert repeat.status_code == 200 and repeat.json()["metadata"]["attempts"] == 2
+    assert live.bridge.trading.sends == sends + 1
+    assert len(tagged_positions(client, lost)) == 1 and len(tagged_positions(client, executed)) == 1
+
+
+def test_a_repeat_while_the_entry_is_being_settled_gets_the_settled_answer(live: Live) -> None:
+    k = str(uuid.uuid4())
+    pool = live.bridge.pool
+    journal_sent(live, k, "place", "orders", OrderRequest(**ORDER).model_dump(mode="json"))
+    tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
+    deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
+    deal |= {
+        "price": tick.ask,
+        "type_filling": c.ORDER_FILLING_FOK,
+        "comment": "#" + idempotency_tag("trader", k),
+    }
+    done = live.run(pool.call("MT5_03", "order_send", deal))
+    entry = live.bridge.journal.get("trader", k)
+    assert entry is not None
+    live.run(pool.sim_control("MT5_03", "latency", seconds=0.5))
+    try:
+        settling = asyncio.run_coroutine_threadsafe(
+            live.bridge.trading.settle_unfinished([entry], retry_s=0.1, patience_s=10), live.loop
+        )
+        time.sleep(0.1)  # settling is asking the slow terminal now
+        repeat = live.client().post("/api/orders", json=ORDER, headers={"Idempotency-Key": k})
+        assert settling.result(20) == 1
+    finally:
+        live.run(pool.sim_control("MT5_03", "clear"))
+    assert repeat.status_code == 200, repeat.text
+    metadata = repeat.json()["metadata"]
+    # The repeat waited for the settling and was given its answer, not a lookup of its own.
+    assert metadata["replayed"] is True and metadata["reconciled"] is True
+    assert repeat.json()["result"]["deal"] == done.deal
+
+
+def test_a_gateway_settles_at_start_the_send_a_crash_left_unanswered(tmp_path: Path) -> None:
+    k = str(uuid.uuid4())
+    broker, journal_path = tmp_path / "broker.sqlite", tmp_path / "journal.sqlite"
+    with live_gateway(build_app(broker, journal_path)) as before:
+        journal_sent(before, k, "place", "orders", OrderRequest(**ORDER).model_dump(mode="json"))
+        pool = before.bridge.pool
+        tick = before.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
+        deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
+        deal |= {
+            "price": tick.ask,
+            "type_filling": c.ORDER_FILLING_FOK,
+            "comment": "#" + idempotency_tag("trader", k),
+        }
+        done = before.run(pool.call("MT5_03", "order_send", deal))
+    with live_gateway(build_app(broker, journal_path)) as after:
+        deadline = time.monotonic() + 20
+        while not (entry := after.bridge.journal.get("trader", k)) or not entry.finished:
+            assert time.monotonic() < deadline, "the restarted gateway never settled the entry"
+            time.sleep(0.05)
+        assert entry.response is not None and entry.response["metadata"]["reconciled"] is True
+        assert entry.response["result"]["deal"] == done.deal
+        assert after.bridge.trading.sends == 0 and after.bridge.trading.reconciled == 1
 
 
 class GatewayProcess:

@@ -98,22 +98,27 @@ async def start(
     """Build the bridge over ``app_state.gateway.pool``, keep it on ``app_state.bridge``, start it.
 
     Answered journal entries older than ``journal_retention_s`` are dropped first (a key repeated
-    after that is a new request). ``options`` go to ``Bridge.build`` (``journal_path``,
+    after that is a new request); the unanswered ones are settled in the background
+    (``TradingService.start``). ``options`` go to ``Bridge.build`` (``journal_path``,
     ``hub_limits``, ``account_poll_s``, ``stored_lookup``).
     """
     bridge = Bridge.build(app_state.gateway.pool, **options)
     bridge.journal.prune(journal_retention_s)
     app_state.bridge = bridge
+    # Before the first request: what the journal holds unanswered now is what a crash left.
+    bridge.trading.start()
     await bridge.hub.start()
     await bridge.feeds.start()
     return bridge
 
 
 async def stop(app_state: Any) -> None:
-    """Stop the feeds and the hub (closing every WebSocket client), then close the journal."""
+    """Stop settling the journal, the feeds and the hub (closing every WebSocket client), then
+    close the journal."""
     bridge: Bridge | None = getattr(app_state, "bridge", None)
     if bridge is None:
         return
+    await bridge.trading.stop()
     await bridge.feeds.stop()
     await bridge.hub.stop()
     bridge.journal.close()

@@ -17,11 +17,19 @@ the first attempt is the request sent again. That check is not blind: the pool r
 time per terminal, so a first ``order_send`` that reached the terminal has finished before the
 reconciling query is answered (a terminal that still does not answer gives 503 again, and nothing
 is sent).
+
+A restart does not wait for repeats: ``start`` settles what the journal was left with
+(``settle_unfinished``). Entries never sent are forgotten; each sent and never answered is looked up
+the same way and its answer stored when its terminal shows it, so the journal says what happened
+even for a client that never comes back. One with no trace stays unknown, and a repeat of its key
+looks again before any send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -45,6 +53,8 @@ from .validation import (
 )
 
 __all__ = ["SUCCESS_RETCODES", "TradeOutcome", "TradingService"]
+
+log = logging.getLogger(__name__)
 
 SUCCESS_RETCODES = frozenset({c.TRADE_RETCODE_DONE, c.TRADE_RETCODE_PLACED, c.TRADE_RETCODE_DONE_PARTIAL})
 # "Not done at that price": nothing was executed, so a market deal may be re-priced and sent again.
@@ -129,10 +139,117 @@ class TradingService:
     def __init__(self, *, sessions: AccountSessions, journal: Journal) -> None:
         self.sessions = sessions
         self.journal = journal
-        self._inflight: dict[tuple[str, str], asyncio.Future[TradeOutcome]] = {}
+        # Requests running in this process, by (owner, key): a repeat waits for the first. A
+        # restart's settling runs here too and gives None when it found nothing to answer with.
+        self._inflight: dict[tuple[str, str], asyncio.Future[TradeOutcome | None]] = {}
+        self._reconcilers: dict[str, Reconcile] = {
+            "place": self._find_tagged,
+            "close_position": self._find_tagged,
+            "modify_order": self._modified_order,
+            "cancel_order": self._cancelled_order,
+            "modify_position": self._modified_position,
+        }
+        self._settling: asyncio.Task[int] | None = None
         self.sends = 0
         self.repriced_sends = 0
         self.reconciled = 0
+
+    # -- after a restart --
+
+    def start(self, *, retry_s: float = 1.0, patience_s: float = 600.0) -> None:
+        """Settle, in the background, the journal entries that have no answer (call before serving)."""
+        entries = self.journal.unfinished()
+        if entries:
+            self._settling = asyncio.create_task(
+                self.settle_unfinished(entries, retry_s=retry_s, patience_s=patience_s),
+                name="trade-journal-settle",
+            )
+
+    async def stop(self) -> None:
+        """Stop settling (what is left is settled by the next start, or by repeats of the keys)."""
+        if self._settling is not None:
+            self._settling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._settling
+            self._settling = None
+
+    async def settle_unfinished(
+        self, entries: list[JournalEntry], *, retry_s: float = 1.0, patience_s: float = 600.0
+    ) -> int:
+        """Forget ``entries`` never sent; look up each one sent and never answered on its terminal,
+        storing the answer when found. A terminal that is not up yet is asked again every
+        ``retry_s`` for up to ``patience_s``. Returns how many answers were stored."""
+        deadline = time.monotonic() + patience_s
+        stored = 0
+        while entries:
+            later: list[JournalEntry] = []
+            for stale in entries:
+                entry = self.journal.get(stale.owner, stale.key)
+                if entry is None or entry.finished or (entry.owner, entry.key) in self._inflight:
+                    continue  # answered, or being answered, by a repeat of its key meanwhile
+                if not entry.outcome_unknown:
+                    self.journal.forget(entry.owner, entry.key)
+                    continue
+                try:
+                    stored += await self._settle(entry)
+                except GatewayError as exc:
+                    log.info(
+                        "journal: %s %s waits for %s (%s)", entry.operation, entry.key, entry.terminal_id, exc
+                    )
+                    later.append(entry)
+            if not later or time.monotonic() > deadline:
+                for entry in later:
+                    log.warning(
+                        "journal: gave up settling %s %s: %s is not available",
+                        entry.operation,
+                        entry.key,
+                        entry.terminal_id,
+                    )
+                break
+            entries = later
+            await asyncio.sleep(retry_s)
+        return stored
+
+    async def _settle(self, entry: JournalEntry) -> bool:
+        """Look one unanswered entry up on its terminal; True when its answer was found and stored."""
+        flight = (entry.owner, entry.key)
+        future: asyncio.Future[TradeOutcome | None] = asyncio.get_running_loop().create_future()
+        self._inflight[flight] = future
+        outcome: TradeOutcome | None = None
+        try:
+            async with self.sessions.session(entry.terminal_id, entry.login) as session:
+                found = await self._reconcilers[entry.operation](session, entry)
+                metadata = {"idempotency_key": entry.key, "replayed": False} | session.metadata()
+            if found is not None:
+                outcome = self._reconciled(entry, found, metadata)
+                log.info(
+                    "journal: %s %s was executed before the restart: answer stored",
+                    entry.operation,
+                    entry.key,
+                )
+            else:
+                log.warning(
+                    "journal: %s %s has no trace on %s: a repeat of the key checks again before sending",
+                    entry.operation,
+                    entry.key,
+                    entry.terminal_id,
+                )
+            return outcome is not None
+        finally:
+            # A repeat waiting on this gets the answer, or goes on by itself (None).
+            future.set_result(outcome)
+            del self._inflight[flight]
+
+    def _reconciled(
+        self, entry: JournalEntry, found: dict[str, Any], metadata: dict[str, Any]
+    ) -> TradeOutcome:
+        """The answer for an entry whose lost send the terminal shows, stored in the journal."""
+        self.reconciled += 1
+        outcome = TradeOutcome(200, {"success": True, "result": found}).with_metadata(
+            **(metadata | {"reconciled": True, "attempts": entry.attempts})
+        )
+        self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
+        return outcome
 
     # -- shared steps --
 
@@ -158,32 +275,35 @@ class TradingService:
         terminal_id: str,
         login: int | None,
         prepare: Prepare,
-        reconcile: Reconcile,
     ) -> TradeOutcome:
-        entry, _ = self.journal.begin(
-            owner=owner,
-            key=key,
-            fingerprint=fingerprint(operation, target, body),
-            operation=operation,
-            request={"target": target, "body": body},
-            terminal_id=terminal_id,
-            # Resolved now, so a reconcile after a restart asks the account the request went to.
-            login=login if login is not None else self.sessions.default_logins.get(terminal_id),
-        )
-        if entry.finished:
-            assert entry.status is not None and entry.response is not None
-            return TradeOutcome(entry.status, entry.response).with_metadata(replayed=True)
         flight = (owner, key)
-        running = self._inflight.get(flight)
-        if running is not None:
-            outcome = await asyncio.shield(running)
-            return outcome.with_metadata(replayed=True)
-        future: asyncio.Future[TradeOutcome] = asyncio.get_running_loop().create_future()
+        while True:
+            entry, _ = self.journal.begin(
+                owner=owner,
+                key=key,
+                fingerprint=fingerprint(operation, target, body),
+                operation=operation,
+                request={"target": target, "body": body},
+                terminal_id=terminal_id,
+                # Resolved now, so a reconcile after a restart asks the account the request went to.
+                login=login if login is not None else self.sessions.default_logins.get(terminal_id),
+            )
+            if entry.finished:
+                assert entry.status is not None and entry.response is not None
+                return TradeOutcome(entry.status, entry.response).with_metadata(replayed=True)
+            running = self._inflight.get(flight)
+            if running is None:
+                break
+            answered = await asyncio.shield(running)
+            if answered is not None:
+                return answered.with_metadata(replayed=True)
+            # Settling after a restart found no trace of the first send: this request goes on.
+        future: asyncio.Future[TradeOutcome | None] = asyncio.get_running_loop().create_future()
         # Waiters read the exception; without one nobody might, and asyncio would log it.
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._inflight[flight] = future
         try:
-            outcome = await self._run(entry, prepare, reconcile)
+            outcome = await self._run(entry, prepare)
         except BaseException as exc:
             future.set_exception(exc)
             raise
@@ -193,21 +313,15 @@ class TradingService:
         finally:
             del self._inflight[flight]
 
-    async def _run(self, entry: JournalEntry, prepare: Prepare, reconcile: Reconcile) -> TradeOutcome:
+    async def _run(self, entry: JournalEntry, prepare: Prepare) -> TradeOutcome:
         metadata = {"idempotency_key": entry.key, "replayed": False, "reconciled": False}
         try:
             async with self.sessions.session(entry.terminal_id, entry.login) as session:
                 metadata |= session.metadata()
                 if entry.outcome_unknown:
-                    found = await reconcile(session, entry)
+                    found = await self._reconcilers[entry.operation](session, entry)
                     if found is not None:
-                        self.reconciled += 1
-                        outcome = TradeOutcome(200, {"success": True, "result": found})
-                        outcome = outcome.with_metadata(
-                            **(metadata | {"reconciled": True, "attempts": entry.attempts})
-                        )
-                        self.journal.finish(entry.owner, entry.key, outcome.status, outcome.body)
-                        return outcome
+                        return self._reconciled(entry, found, metadata)
                 prepared = await prepare(session, entry)
                 attempts = self.journal.mark_sending(entry.owner, entry.key)
                 return await self._send(session, entry, prepared, metadata | {"attempts": attempts})
@@ -350,7 +464,6 @@ class TradingService:
             terminal_id=await self.sessions.route(login=order.login, symbol=order.symbol),
             login=order.login,
             prepare=prepare,
-            reconcile=self._find_tagged,
         )
 
     async def check(self, order: OrderRequest) -> dict[str, Any]:
@@ -406,22 +519,6 @@ class TradingService:
                 request["expiration"] = int(expiration.timestamp())
             return _Prepared(request)
 
-        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
-            found = await session.call_raw("orders_get", ticket=ticket)
-            if not found:
-                return None
-            order = found[0]
-            wanted = {
-                "price_open": change.price,
-                "price_stoplimit": change.stoplimit,
-                "sl": change.sl,
-                "tp": change.tp,
-            }
-            applied = all(
-                value is None or abs(getattr(order, name) - value) < 1e-9 for name, value in wanted.items()
-            )
-            return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if applied else None
-
         return await self._journaled(
             owner=owner,
             key=key,
@@ -431,8 +528,18 @@ class TradingService:
             terminal_id=await self._terminal(login=change.login, symbol=symbol),
             login=change.login,
             prepare=prepare,
-            reconcile=reconcile,
         )
+
+    async def _modified_order(self, session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+        """A lost modification: applied when the pending order now has the values it asked for."""
+        ticket = _ticket(entry)
+        found = await session.call_raw("orders_get", ticket=ticket)
+        if not found:
+            return None
+        asked = entry.request["body"]
+        wanted = {"price_open": "price", "price_stoplimit": "stoplimit", "sl": "sl", "tp": "tp"}
+        applied = _has_values(found[0], {field: asked.get(name) for field, name in wanted.items()})
+        return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if applied else None
 
     async def cancel_order(
         self, *, owner: str, key: str, ticket: int, login: int | None = None, symbol: str | None = None
@@ -443,13 +550,6 @@ class TradingService:
             order = await self._pending(session, ticket)
             return _Prepared({"action": c.TRADE_ACTION_REMOVE, "order": ticket, "symbol": order.symbol})
 
-        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
-            if await session.call_raw("orders_get", ticket=ticket):
-                return None
-            history = await session.call_raw("history_orders_get", ticket=ticket) or ()
-            cancelled = any(o.state == c.ORDER_STATE_CANCELED for o in history)
-            return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if cancelled else None
-
         return await self._journaled(
             owner=owner,
             key=key,
@@ -459,8 +559,16 @@ class TradingService:
             terminal_id=await self._terminal(login=login, symbol=symbol),
             login=login,
             prepare=prepare,
-            reconcile=reconcile,
         )
+
+    async def _cancelled_order(self, session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+        """A lost cancellation: done when the order is gone from the book and cancelled in history."""
+        ticket = _ticket(entry)
+        if await session.call_raw("orders_get", ticket=ticket):
+            return None
+        history = await session.call_raw("history_orders_get", ticket=ticket) or ()
+        cancelled = any(o.state == c.ORDER_STATE_CANCELED for o in history)
+        return _synthetic_result(c.TRADE_RETCODE_DONE, order=ticket) if cancelled else None
 
     # -- positions --
 
@@ -508,17 +616,6 @@ class TradingService:
                 }
             )
 
-        async def reconcile(session: Session, entry: JournalEntry) -> dict[str, Any] | None:
-            found = await session.call_raw("positions_get", ticket=ticket)
-            if not found:
-                return None
-            position = found[0]
-            applied = all(
-                value is None or abs(getattr(position, name) - value) < 1e-9
-                for name, value in (("sl", change.sl), ("tp", change.tp))
-            )
-            return _synthetic_result(c.TRADE_RETCODE_DONE, position=ticket) if applied else None
-
         return await self._journaled(
             owner=owner,
             key=key,
@@ -528,8 +625,17 @@ class TradingService:
             terminal_id=await self._terminal(login=change.login, symbol=symbol),
             login=change.login,
             prepare=prepare,
-            reconcile=reconcile,
         )
+
+    async def _modified_position(self, session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+        """A lost SL/TP change: applied when the position now has the values it asked for."""
+        ticket = _ticket(entry)
+        found = await session.call_raw("positions_get", ticket=ticket)
+        if not found:
+            return None
+        asked = entry.request["body"]
+        applied = _has_values(found[0], {"sl": asked.get("sl"), "tp": asked.get("tp")})
+        return _synthetic_result(c.TRADE_RETCODE_DONE, position=ticket) if applied else None
 
     async def close_position(
         self,
@@ -574,8 +680,17 @@ class TradingService:
             terminal_id=await self._terminal(login=login, symbol=symbol),
             login=login,
             prepare=prepare,
-            reconcile=self._find_tagged,
         )
+
+
+def _ticket(entry: JournalEntry) -> int:
+    """The order or position ticket a journaled change was for (its target is ``kind/ticket``)."""
+    return int(entry.request["target"].rpartition("/")[2])
+
+
+def _has_values(record: Any, wanted: dict[str, float | None]) -> bool:
+    """Each value asked for (None: not asked) is the record's."""
+    return all(value is None or abs(getattr(record, name) - value) < 1e-9 for name, value in wanted.items())
 
 
 def _needs_reprice(request: dict[str, Any], result: Any) -> bool:
