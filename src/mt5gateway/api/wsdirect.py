@@ -63,6 +63,7 @@ class DirectFrameWriter:
             or protocol.disconnected
             or not protocol.writable.is_set()
             or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
         ):
             return False
         protocol.transport.write(frame)
