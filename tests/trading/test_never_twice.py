@@ -27,6 +27,7 @@ from .gateway import HEDGING, KEYS, Live, build_app, free_socket, live_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = {"symbol": "BTCUSD", "side": "buy", "volume": 0.01}
+ORDER_BODY = OrderRequest(**ORDER).model_dump(mode="json")
 
 
 def tagged_positions(client: httpx.Client, idempotency_key: str) -> list[dict[str, object]]:
@@ -44,6 +45,39 @@ def retry_until_answered(client: httpx.Client, idempotency_key: str, seconds: fl
         if response.status_code != 503 or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
+
+
+def journal_sent(
+    live: Live, key: str, operation: str = "place", target: str = "orders", body: dict[str, Any] = ORDER_BODY
+) -> None:
+    """A journal entry as a crash between send and answer leaves it: sent once, never answered."""
+    journal = live.bridge.journal
+    journal.begin(
+        owner="trader",
+        key=key,
+        fingerprint=fingerprint(operation, target, body),
+        operation=operation,
+        request={"target": target, "body": body},
+        terminal_id="MT5_03",
+        login=HEDGING,
+    )
+    journal.mark_sending("trader", key)
+
+
+def executed_before_the_crash(live: Live, key: str) -> Any:
+    """A new order journaled as sent, which the terminal executed: the answer was lost in between."""
+    journal_sent(live, key)
+    pool = live.bridge.pool
+    tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
+    deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
+    deal |= {
+        "price": tick.ask,
+        "type_filling": c.ORDER_FILLING_FOK,
+        "comment": "#" + idempotency_tag("trader", key),
+    }
+    done = live.run(pool.call("MT5_03", "order_send", deal))
+    assert done.retcode == c.TRADE_RETCODE_DONE
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +121,7 @@ def test_order_whose_send_timed_out_is_placed_once(live: Live) -> None:
 def test_order_executed_but_never_answered_is_found_by_its_tag_not_resent(live: Live) -> None:
     """The state a crash between the terminal's execution and the journal's answer leaves behind."""
     k = str(uuid.uuid4())
-    journal = live.bridge.journal
-    journal.begin(
-        owner="trader",
-        key=k,
-        fingerprint=fingerprint("place", "orders", OrderRequest(**ORDER).model_dump(mode="json")),
-        operation="place",
-        request={"target": "orders", "body": ORDER},
-        terminal_id="MT5_03",
-        login=HEDGING,
-    )
-    journal.mark_sending("trader", k)
-    pool = live.bridge.pool
-    tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
-    request = {**ORDER, "action": c.TRADE_ACTION_DEAL, "type": c.ORDER_TYPE_BUY, "price": tick.ask}
-    request |= {"comment": "#" + idempotency_tag("trader", k), "type_filling": c.ORDER_FILLING_FOK}
-    request.pop("side")
-    executed = live.run(pool.call("MT5_03", "order_send", request))
-    assert executed.retcode == c.TRADE_RETCODE_DONE
+    executed = executed_before_the_crash(live, k)
     sends = live.bridge.trading.sends
 
     client = live.client()
@@ -117,44 +134,22 @@ def test_order_executed_but_never_answered_is_found_by_its_tag_not_resent(live: 
     assert len(tagged_positions(client, k)) == 1
 
 
-def journal_sent(live: Live, key: str, operation: str, target: str, body: dict[str, Any]) -> None:
-    """A journal entry as a crash between send and answer leaves it: sent once, never answered."""
-    journal = live.bridge.journal
-    journal.begin(
-        owner="trader",
-        key=key,
-        fingerprint=fingerprint(operation, target, body),
-        operation=operation,
-        request={"target": target, "body": body},
-        terminal_id="MT5_03",
-        login=HEDGING,
-    )
-    journal.mark_sending("trader", key)
-
-
 def test_a_restart_settles_the_unanswered_entries_without_waiting_for_repeats(live: Live) -> None:
     """What ``start`` runs over the journal it finds: each kind of entry a crash can leave."""
     client = live.client()
     pool = live.bridge.pool
-    order_body = OrderRequest(**ORDER).model_dump(mode="json")
     executed, lost, unsent = (str(uuid.uuid4()) for _ in range(3))
     # Executed by the terminal before the crash: found by its tag.
-    journal_sent(live, executed, "place", "orders", order_body)
+    done = executed_before_the_crash(live, executed)
     tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
-    deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
-    deal |= {"price": tick.ask, "type_filling": c.ORDER_FILLING_FOK}
-    done = live.run(
-        pool.call("MT5_03", "order_send", deal | {"comment": "#" + idempotency_tag("trader", executed)})
-    )
-    assert done.retcode == c.TRADE_RETCODE_DONE
     # Lost before it reached the terminal, and never sent at all.
-    journal_sent(live, lost, "place", "orders", order_body)
+    journal_sent(live, lost)
     live.bridge.journal.begin(
         owner="trader",
         key=unsent,
-        fingerprint=fingerprint("place", "orders", order_body),
+        fingerprint=fingerprint("place", "orders", ORDER_BODY),
         operation="place",
-        request={"target": "orders", "body": order_body},
+        request={"target": "orders", "body": ORDER_BODY},
         terminal_id="MT5_03",
         login=HEDGING,
     )
@@ -240,15 +235,7 @@ def test_a_restart_settles_the_unanswered_entries_without_waiting_for_repeats(li
 def test_a_repeat_while_the_entry_is_being_settled_gets_the_settled_answer(live: Live) -> None:
     k = str(uuid.uuid4())
     pool = live.bridge.pool
-    journal_sent(live, k, "place", "orders", OrderRequest(**ORDER).model_dump(mode="json"))
-    tick = live.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
-    deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
-    deal |= {
-        "price": tick.ask,
-        "type_filling": c.ORDER_FILLING_FOK,
-        "comment": "#" + idempotency_tag("trader", k),
-    }
-    done = live.run(pool.call("MT5_03", "order_send", deal))
+    done = executed_before_the_crash(live, k)
     entry = live.bridge.journal.get("trader", k)
     assert entry is not None
     live.run(pool.sim_control("MT5_03", "latency", seconds=0.5))
@@ -272,16 +259,7 @@ def test_a_gateway_settles_at_start_the_send_a_crash_left_unanswered(tmp_path: P
     k = str(uuid.uuid4())
     broker, journal_path = tmp_path / "broker.sqlite", tmp_path / "journal.sqlite"
     with live_gateway(build_app(broker, journal_path)) as before:
-        journal_sent(before, k, "place", "orders", OrderRequest(**ORDER).model_dump(mode="json"))
-        pool = before.bridge.pool
-        tick = before.run(pool.call("MT5_03", "symbol_info_tick", "BTCUSD"))
-        deal = {"action": c.TRADE_ACTION_DEAL, "symbol": "BTCUSD", "volume": 0.01, "type": c.ORDER_TYPE_BUY}
-        deal |= {
-            "price": tick.ask,
-            "type_filling": c.ORDER_FILLING_FOK,
-            "comment": "#" + idempotency_tag("trader", k),
-        }
-        done = before.run(pool.call("MT5_03", "order_send", deal))
+        done = executed_before_the_crash(before, k)
     with live_gateway(build_app(broker, journal_path)) as after:
         deadline = time.monotonic() + 20
         while not (entry := after.bridge.journal.get("trader", k)) or not entry.finished:
