@@ -1,7 +1,7 @@
 """``mt5gateway demo`` (what ``make run`` runs): the gateway on 15 simulated terminals, ready to try.
 
 Makes four keys for this run only (FREE, PRO, a trusted front-end key, admin), prints them with the
-URL, the docs and example ``curl`` lines, and serves until interrupted. The FREE key reads market
+URL, the docs, example ``curl`` lines and a WebSocket client line, and serves until interrupted. The FREE key reads market
 data; the PRO key also has the accounts, trade and data scopes. EURUSD and BTCUSD are recorded into
 a SQLite file in a temporary folder, removed on exit.
 """
@@ -9,8 +9,11 @@ a SQLite file in a temporary folder, removed on exit.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from datetime import datetime
+
+import orjson
 
 from mt5gateway.api.app import create_app
 from mt5gateway.api.keys import generate_key, hash_key
@@ -58,6 +61,11 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/data/statistics?symbols=EURUSD,BTCUSD'",
         f"  curl -H 'X-Admin-API-Key: {keys['admin']}' {base}/api/admin/terminals/stats",
         f"  curl {base}/metrics",
+        "",
+        "stream ticks: connect, then type the two lines (or send X-API-Key on the handshake):",
+        f"  {sys.executable} -m websockets {base.replace('http://', 'ws://')}/ws",
+        "  " + orjson.dumps({"type": "auth", "api_key": keys["PRO"]}).decode(),
+        "  " + orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD", "ticks:EURUSD"]}).decode(),
         "",
         "Ctrl-C stops the gateway and its terminals.",
     ]
