@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -58,8 +59,10 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
                 # Recorded data: interrupted gap-fill jobs resume, the recorder starts when enabled.
                 await gateway.data.start()
                 try:
+                    _freeze_startup_objects()
                     yield
                 finally:
+                    gc.unfreeze()  # a process that builds another app (the tests) collects this one
                     await gateway.data.stop()
             finally:
                 await gateway.market.stop()
@@ -94,6 +97,18 @@ def create_app(settings: ApiSettings, pool: TerminalPool) -> FastAPI:
     # Accounts, trading and the WebSocket hub: their routers, started after the pool, stopped before it.
     bridge.install(app)
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move what start-up built (modules, the app, the pool's state) out of the collector's scans.
+
+    A full collection walked every one of those objects: 70 ms with the gateway up, in the middle
+    of whatever requests were waiting (REST orders at 500/s: p99 62 ms in the run it hit, against
+    12 ms). They live as long as the process, so the collector gains nothing by scanning them;
+    the garbage start-up left is collected first, so nothing collectable is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _document_client_key(app: FastAPI) -> None:
