@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,28 @@ def test_prune_drops_old_answered_entries_only(tmp_path: Path) -> None:
     _begin(journal, "open")
     assert journal.prune(older_than_s=-1) == 1
     assert journal.get("web", "open") is not None
+
+
+def test_commits_reach_the_database_file_by_a_checkpoint_off_the_writers_thread(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, checkpoint_s=0.05)
+    for n in range(200):
+        _begin(journal, key=f"k{n}")
+    # The WAL holds them at first (no commit checkpoints: the writer never waits on the disk)...
+    assert _rows_in_database_file(path, tmp_path / "copy0.sqlite") < 200
+    time.sleep(0.3)
+    # ... then the checkpointer has copied them into the database file itself.
+    assert _rows_in_database_file(path, tmp_path / "copy1.sqlite") == 200
+    journal.close()
+    assert not Path(f"{path}-wal").exists()  # the last close checkpointed what was left
+
+
+def _rows_in_database_file(path: Path, copy: Path) -> int:
+    """Rows in the database file alone, without its WAL (read from a copy of the file)."""
+    shutil.copyfile(path, copy)
+    with contextlib.closing(sqlite3.connect(copy)) as conn:
+        try:
+            count: int = conn.execute("SELECT count(*) FROM trade_journal").fetchone()[0]
+        except sqlite3.OperationalError:  # the table itself is still only in the WAL
+            return 0
+        return count
