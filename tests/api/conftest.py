@@ -60,6 +60,22 @@ def _key(name: str, key: str, **fields: Any) -> ApiKeyConfig:
     return ApiKeyConfig(name=name, hash=hash_key(key), **fields)
 
 
+def _every_terminal_up(live: LiveGateway, pool: TerminalPool, deadline: float) -> None:
+    """Wait until all 15 terminals are up; one whose start failed is restarted now, not after the
+    fixture's long backoff. A CI machine starting two 15-worker pools at once (one per test
+    process) can miss a worker's connect deadline."""
+    restarted: set[str] = set()
+    while not all(status.status == "up" for status in pool.statuses()):
+        for status in pool.statuses():
+            if status.status == "down" and status.terminal_id not in restarted:
+                restarted.add(status.terminal_id)
+                live.run(pool.restart(status.terminal_id))
+        if time.monotonic() > deadline:
+            states = {s.terminal_id: (s.status, s.last_error) for s in pool.statuses() if s.status != "up"}
+            raise RuntimeError(f"terminals not up: {states}")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveGateway]:
     keys = {role: generate_key() for role in ("free", "pro", "trusted", "limited", "noscope", "admin")}
@@ -94,8 +110,10 @@ def live() -> Iterator[LiveGateway]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the gateway did not start")
         time.sleep(0.05)
+    live = LiveGateway(f"http://127.0.0.1:{port}", keys, app, loop)
     try:
-        yield LiveGateway(f"http://127.0.0.1:{port}", keys, app, loop)
+        _every_terminal_up(live, pool, deadline)
+        yield live
     finally:
         server.should_exit = True
         thread.join(60)

@@ -18,7 +18,7 @@ def test_health_is_public_and_lists_terminals_by_symbol(live: LiveGateway) -> No
     assert response.status_code == 200
     body = response.json()
     assert body["success"] is True
-    assert body["status"] == "ok"
+    assert body["status"] == "ok", body["terminals"]
     assert body["version"]
     assert (body["total_terminals"], body["connected_terminals"]) == (15, 15)
     assert len(body["terminals"]) == 15
