@@ -864,18 +864,17 @@ class SimTerminal:
 
     def _open(
         self,
-        fetch: Callable[[int], Iterable[R]],
+        fetch: Callable[[int, int | None], Iterable[R]],
         symbol: str | None,
         group: str | None,
         ticket: int | None,
     ) -> tuple[R, ...]:
         """The account's open records from ``fetch`` (the broker's orders or positions), filtered by
-        ``symbol``, ``group`` mask or ``ticket``."""
+        ``symbol``, ``group`` mask or ``ticket`` (which the broker applies first: one record built)."""
         return _filtered(
-            fetch(self._account),
+            fetch(self._account, _optional_ticket(ticket)),
             symbol=None if symbol is None else _text(symbol),
             group=None if group is None else _text(group),
-            ticket=_optional_ticket(ticket),
         )
 
     @_api_call(None)

@@ -50,6 +50,7 @@ from ._triggers import Trigger, TriggerKind, first_hits
 __all__ = ["Broker", "MarketView"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 DAY_MSC = 86_400_000
 FIRST_TICKET = 100_000
@@ -1272,12 +1273,12 @@ class Broker:
 
     # ------------------------------------------------------------------ reads
 
-    def positions(self, login: int) -> list[TradePosition]:
-        """Open positions of ``login``, with current price and profit."""
+    def positions(self, login: int, ticket: int | None = None) -> list[TradePosition]:
+        """Open positions of ``login`` (only ``ticket``'s when given), with current price and profit."""
         with self._lock:
             self._sync(self._clock.now_msc())
             account = self._account(login)
-            return [self._position_record(account, p) for p in self._positions_of[login].values()]
+            return [self._position_record(account, p) for p in _mine(self._positions_of[login], ticket)]
 
     def _position_record(self, account: Account, position: Position) -> TradePosition:
         spec = self._specs[position.symbol]
@@ -1308,13 +1309,13 @@ class Broker:
             external_id="",
         )
 
-    def orders(self, login: int) -> list[TradeOrder]:
-        """Pending orders of ``login``."""
+    def orders(self, login: int, ticket: int | None = None) -> list[TradeOrder]:
+        """Pending orders of ``login`` (only ``ticket``'s when given)."""
         with self._lock:
             self._sync(self._clock.now_msc())
             self._account(login)
             records = []
-            for order in self._pending_of[login].values():
+            for order in _mine(self._pending_of[login], ticket):
                 tick = self._market.last_tick(order.symbol)
                 records.append(_order_record(order, tick.ask if order.is_buy else tick.bid))
             return records
@@ -1393,3 +1394,11 @@ def _deal_record(deal: Deal) -> TradeDeal:
         comment=deal.comment,
         external_id="",
     )
+
+
+def _mine(by_ticket: dict[int, _R], ticket: int | None) -> Iterable[_R]:
+    """Every record of an account's map, or only ``ticket``'s: asking for one builds one record."""
+    if ticket is None:
+        return by_ticket.values()
+    found = by_ticket.get(ticket)
+    return () if found is None else (found,)
