@@ -7,11 +7,8 @@ recorder enabled for the module's tests, one on PostgreSQL for the job and store
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +18,6 @@ from typing import Any
 import httpx
 import pyarrow.parquet as pq
 import pytest
-import uvicorn
 
 from mt5gateway.accounts import bridge
 from mt5gateway.api import ApiKeyConfig, create_app, load_settings
@@ -29,6 +25,7 @@ from mt5gateway.api.keys import generate_key, hash_key
 from mt5gateway.pool import TerminalPool, default_pool_config
 from mt5gateway.recorder import create_fill_job
 from mt5gateway.store import Store
+from tests.live import served
 
 from .conftest import LiveGateway
 
@@ -59,26 +56,8 @@ def serve(tmp_path: Path, **settings: Any) -> Iterator[LiveGateway]:
     terminals = tuple(t for t in full.terminals if set(t.symbols) & set(SYMBOLS))
     app = create_app(config, TerminalPool(full.model_copy(update={"terminals": terminals})))
     bridge.install(app, journal_path=tmp_path / "journal.sqlite")  # beside the test, not in ./data
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(
-        target=lambda: loop.run_until_complete(server.serve(sockets=[sock])), name="gateway", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveGateway(f"http://127.0.0.1:{sock.getsockname()[1]}", keys, app, loop)
-    finally:
-        server.should_exit = True
-        thread.join(60)
-        loop.close()
-        sock.close()
+    with served(app) as server:
+        yield LiveGateway(server.base_url, keys, app, server.loop)
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import socket
-import threading
-import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from mt5gateway.api.keys import hash_key
 from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import parse_pool_config
 from mt5gateway.streams.hub import HubLimits
+from tests.live import served
 
 T = TypeVar("T")
 
@@ -113,41 +111,11 @@ class Live:
         )
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextlib.contextmanager
 def live_gateway(app: FastAPI) -> Iterator[Live]:
     """Serve ``app`` on a free port in a background thread until the block ends."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(
-        target=lambda: loop.run_until_complete(server.serve(sockets=[sock])), daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
-    pool: TerminalPool = app.state.gateway.pool
-    while not all(status.status == "up" for status in pool.statuses()):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the terminals did not come up")
-        time.sleep(0.05)
-    try:
-        yield Live(f"http://127.0.0.1:{port}", app, loop)
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        loop.close()
-        sock.close()
+    with served(app, start_timeout_s=60.0) as server:
+        yield Live(server.base_url, app, server.loop)
 
 
 def main() -> None:

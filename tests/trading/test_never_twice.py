@@ -22,8 +22,9 @@ from mt5gateway.errors import GatewayError
 from mt5gateway.terminal import constants as c
 from mt5gateway.trading.journal import Journal, fingerprint, idempotency_tag
 from mt5gateway.trading.schemas import OrderRequest
+from tests.net import free_port
 
-from .gateway import HEDGING, KEYS, Live, build_app, free_socket, live_gateway
+from .gateway import HEDGING, KEYS, Live, build_app, live_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = {"symbol": "BTCUSD", "side": "buy", "volume": 0.01}
@@ -274,9 +275,7 @@ class GatewayProcess:
     """The test gateway in its own process (its terminal workers are its children)."""
 
     def __init__(self, folder: Path, *, latency: float = 0.0) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         command = [sys.executable, "-m", "tests.trading.gateway", "--port", str(self.port)]
         command += ["--broker-db", str(folder / "broker.sqlite"), "--journal", str(folder / "journal.sqlite")]
         command += ["--latency", str(latency)]
