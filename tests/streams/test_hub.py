@@ -28,6 +28,18 @@ class Socket:
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 
+    # Only a ``DirectSocket`` takes serialized frames straight away.
+    write_frame: Callable[[bytes], bool] | None = None
+
+
+def batching_client(hub: Hub, socket: Socket, *channels: str) -> StreamClient:
+    """A client that takes batch frames, subscribed to ``channels`` (written to directly when the
+    socket can take frames so)."""
+    client = hub.connect(socket.send, socket.close, batch_max=10, write_frame=socket.write_frame)
+    for channel in channels:
+        hub.subscribe(client, channel)
+    return client
+
 
 async def settle() -> None:
     for _ in range(5):
@@ -134,8 +146,7 @@ async def test_subscription_listeners_see_counts_and_status_counts_channels() ->
 async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame() -> None:
     hub = Hub(HubLimits(batch_interval_s=0.0))
     socket = Socket()
-    client = hub.connect(socket.send, socket.close, batch_max=10)
-    hub.subscribe(client, "orders:5001")
+    batching_client(hub, socket, "orders:5001")
     hub.publish("orders:5001", {"n": 0})
     await settle()
     socket.open.clear()
@@ -157,9 +168,7 @@ async def test_a_client_that_opted_in_gets_waiting_messages_as_one_batch_frame()
 async def test_a_tick_after_a_quiet_spell_leaves_at_once_and_later_ones_wait_for_the_interval() -> None:
     hub = Hub(HubLimits(batch_interval_s=0.05))
     socket = Socket()
-    client = hub.connect(socket.send, socket.close, batch_max=10)
-    hub.subscribe(client, "ticks:EURUSD")
-    hub.subscribe(client, "ticks:USDJPY")
+    batching_client(hub, socket, "ticks:EURUSD", "ticks:USDJPY")
     hub.publish("ticks:EURUSD", {"bid": 0}, coalesce=True)
     hub.publish("ticks:USDJPY", {"bid": 100}, coalesce=True)
     await settle()
@@ -208,9 +217,7 @@ async def test_batching_clients_with_the_same_subscriptions_share_one_frame_per_
 async def test_a_batching_client_behind_gets_its_waiting_tick_frames_merged() -> None:
     hub = Hub(HubLimits(batch_interval_s=0.005))
     socket = Socket()
-    client = hub.connect(socket.send, socket.close, batch_max=10)
-    hub.subscribe(client, "ticks:EURUSD")
-    hub.subscribe(client, "ticks:USDJPY")
+    client = batching_client(hub, socket, "ticks:EURUSD", "ticks:USDJPY")
     socket.open.clear()
     hub.publish("ticks:EURUSD", {"bid": 0}, coalesce=True)
     await asyncio.sleep(0.02)  # the sender now waits on the socket with that frame
@@ -250,18 +257,11 @@ class DirectSocket(Socket):
         return True
 
 
-def direct_client(hub: Hub, socket: DirectSocket, *channels: str) -> StreamClient:
-    client = hub.connect(socket.send, socket.close, batch_max=10, write_frame=socket.write_frame)
-    for channel in channels:
-        hub.subscribe(client, channel)
-    return client
-
-
 async def test_shared_tick_frames_are_written_straight_to_a_socket_that_takes_them() -> None:
     hub = Hub(HubLimits(batch_interval_s=0.0))
     sockets = [DirectSocket(), DirectSocket()]
     for socket in sockets:
-        direct_client(hub, socket, "ticks:EURUSD", "ticks:USDJPY")
+        batching_client(hub, socket, "ticks:EURUSD", "ticks:USDJPY")
     hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
     hub.publish("ticks:USDJPY", {"bid": 101}, coalesce=True)
     await settle()
@@ -275,7 +275,7 @@ async def test_a_socket_that_cannot_take_a_frame_now_gets_it_from_its_sender() -
     hub = Hub(HubLimits(batch_interval_s=0.0))
     socket = DirectSocket()
     socket.writable = False  # as when the transport is paused by a full buffer
-    direct_client(hub, socket, "ticks:EURUSD")
+    batching_client(hub, socket, "ticks:EURUSD")
     hub.publish("ticks:EURUSD", {"bid": 1}, coalesce=True)
     await settle()
     assert socket.written == [] and socket.received == [{"bid": 1}]
@@ -285,7 +285,7 @@ async def test_a_socket_that_cannot_take_a_frame_now_gets_it_from_its_sender() -
 async def test_a_direct_write_never_overtakes_a_message_still_waiting_or_being_sent() -> None:
     hub = Hub(HubLimits(batch_interval_s=0.0))
     socket = DirectSocket()
-    direct_client(hub, socket, "ticks:EURUSD", "orders:5001")
+    batching_client(hub, socket, "ticks:EURUSD", "orders:5001")
     socket.open.clear()
     hub.publish("orders:5001", {"n": 0})
     await settle()  # the sender now holds message 0, the outbox is empty
