@@ -38,6 +38,7 @@ __all__ = [
     "MIN_INDICATOR_BARS",
     "MarketService",
     "ResolvedRequest",
+    "bars_body",
 ]
 
 MAX_BARS = 5000
@@ -81,6 +82,18 @@ def _rows(array: NDArray[Any]) -> list[dict[str, Any]]:
     """A structured array as a list of dicts (field names as keys, Python scalars as values)."""
     names = array.dtype.names or ()
     return [dict(zip(names, row, strict=True)) for row in array.tolist()]
+
+
+def bars_body(request: ResolvedRequest, rates: NDArray[Any]) -> dict[str, Any]:
+    """The bars endpoint's answer for ``rates`` (from the terminal or the store)."""
+    return {
+        "success": True,
+        "symbol": request.symbol,
+        "timeframe": request.timeframe,
+        "terminal_id": request.terminal_id,
+        "count": len(rates),
+        "bars": _rows(rates),
+    }
 
 
 def _indicator_key(
@@ -231,14 +244,7 @@ class MarketService:
             )
         else:
             rates = await self._rates(request, count)
-        return {
-            "success": True,
-            "symbol": request.symbol,
-            "timeframe": request.timeframe,
-            "terminal_id": request.terminal_id,
-            "count": len(rates),
-            "bars": _rows(rates),
-        }
+        return bars_body(request, rates)
 
     async def ticks(
         self, *, tier: Tier, symbol: str, count: int, date_from: int | None, date_to: int | None

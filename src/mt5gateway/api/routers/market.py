@@ -14,7 +14,13 @@ from starlette.responses import Response
 
 from mt5gateway.errors import BadRequest
 from mt5gateway.indicators import OverlayParams, parse_overlay_params
-from mt5gateway.market.service import DEFAULT_INDICATOR_BARS, MAX_BARS, MAX_TICKS, MIN_INDICATOR_BARS
+from mt5gateway.market.service import (
+    DEFAULT_INDICATOR_BARS,
+    MAX_BARS,
+    MAX_TICKS,
+    MIN_INDICATOR_BARS,
+    bars_body,
+)
 from mt5gateway.market.tiers import Tier
 from mt5gateway.recorder.service import stored_bars
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS
@@ -180,15 +186,7 @@ async def _stored_bars(
             to_time=date_to + 1,
         )
     )
-    names = rates.dtype.names or ()
-    return {
-        "success": True,
-        "symbol": request.symbol,
-        "timeframe": request.timeframe,
-        "terminal_id": request.terminal_id,
-        "count": len(rates),
-        "bars": [dict(zip(names, row, strict=True)) for row in rates.tolist()],
-    }
+    return bars_body(request, rates)
 
 
 @router.get("/ticks/{symbol}", response_model=TicksResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
