@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -90,24 +90,31 @@ async def test_recorder_rereads_from_the_newest_stored_tick_and_builds_the_termi
         )
 
 
+ONE_TERMINAL = {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}
+
+
+@contextlib.asynccontextmanager
+async def recording(store: Store, pool: TerminalPool) -> AsyncIterator[tuple[Recorder, asyncio.Task[None]]]:
+    """A recorder of SYMBOL on ``pool``, ready (caught up), stopped when the block ends."""
+    recorder = Recorder(store=store, pool=pool, symbols=[SYMBOL])
+    task = asyncio.create_task(recorder.run())
+    try:
+        await asyncio.wait_for(recorder.ready.wait(), 120)
+        yield recorder, task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_ticks_made_while_a_terminal_restarts_are_re_read(store: Store) -> None:
-    config = parse_pool_config(
-        {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}
-    )
-    async with TerminalPool(config) as pool:
-        recorder = Recorder(store=store, pool=pool, symbols=[SYMBOL])
-        task = asyncio.create_task(recorder.run())
-        try:
-            await asyncio.wait_for(recorder.ready.wait(), 120)
+    async with TerminalPool(parse_pool_config(ONE_TERMINAL)) as pool:
+        async with recording(store, pool) as (recorder, _):
             catch_ups = recorder.stats.catch_ups
             await pool.restart("MT5_03")  # its stream starts again after the ticks made meanwhile
             restarted_msc = int(time.time() * 1000)
             await _until(lambda: recorder.stats.catch_ups > catch_ups)
             await _until(lambda: (store.newest_tick(SYMBOL) or (0, 0))[0] > restarted_msc + 1_000)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         counts = store.symbol_counts([SYMBOL])[0]
         assert counts.first_tick_msc is not None and counts.last_tick_msc is not None
         terminal_ticks = await pool.call_symbol(
@@ -128,28 +135,18 @@ async def test_ticks_made_while_a_terminal_restarts_are_re_read(store: Store) ->
 
 
 async def test_a_failing_store_does_not_stop_the_recorder(store: Store) -> None:
-    config = parse_pool_config(
-        {"terminals": [{"id": "MT5_03", "symbols": [SYMBOL]}], "deadlines": {"connect": 120.0}}
-    )
-    async with TerminalPool(config) as pool:
-        recorder = Recorder(store=store, pool=pool, symbols=[SYMBOL])
-        task = asyncio.create_task(recorder.run())
-        try:
-            await asyncio.wait_for(recorder.ready.wait(), 120)
-            with store.engine.begin() as connection:
-                TICKS.drop(connection)  # every write fails from now on
-            await _until(lambda: recorder.stats.store_failures > 0)
-            with store.engine.begin() as connection:
-                TICKS.create(connection)
-            catch_ups = recorder.stats.catch_ups
-            await _until(
-                lambda: recorder.stats.catch_ups > catch_ups and store.newest_tick(SYMBOL) is not None
-            )
-            assert not task.done()
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async with (
+        TerminalPool(parse_pool_config(ONE_TERMINAL)) as pool,
+        recording(store, pool) as (recorder, task),
+    ):
+        with store.engine.begin() as connection:
+            TICKS.drop(connection)  # every write fails from now on
+        await _until(lambda: recorder.stats.store_failures > 0)
+        with store.engine.begin() as connection:
+            TICKS.create(connection)
+        catch_ups = recorder.stats.catch_ups
+        await _until(lambda: recorder.stats.catch_ups > catch_ups and store.newest_tick(SYMBOL) is not None)
+        assert not task.done()
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
