@@ -9,22 +9,14 @@ import pytest
 from mt5gateway.cli import main
 
 
+def sim_gap_fill(db: str, symbol: str, start: str, end: str) -> list[str]:
+    """``mt5gateway gap-fill`` of ``symbol`` from the simulator into ``db``."""
+    return ["gap-fill", "--db", db, "--source", "sim", "--symbol", symbol, "--from", start, "--to", end]
+
+
 def test_gap_fill_then_gaps_reports_complete_days(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    fill = [
-        "gap-fill",
-        "--db",
-        db,
-        "--source",
-        "sim",
-        "--symbol",
-        "US30",
-        "--from",
-        "2024-01-08",
-        "--to",
-        "2024-01-10",
-    ]
-    assert main(fill) == 0
+    assert main(sim_gap_fill(db, "US30", "2024-01-08", "2024-01-10")) == 0
     assert "US30 bars: " in capsys.readouterr().out
     assert main(["gaps", "--db", db, "--from", "2024-01-08", "--to", "2024-01-10"]) == 0
     report = capsys.readouterr().out
@@ -36,24 +28,7 @@ def test_gap_fill_then_gaps_reports_complete_days(tmp_path: Path, capsys: pytest
 
 def test_gaps_lists_a_missing_span(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert (
-        main(
-            [
-                "gap-fill",
-                "--db",
-                db,
-                "--source",
-                "sim",
-                "--symbol",
-                "BTCUSD",
-                "--from",
-                "2024-01-06",
-                "--to",
-                "2024-01-06T12:00",
-            ]
-        )
-        == 0
-    )
+    assert main(sim_gap_fill(db, "BTCUSD", "2024-01-06", "2024-01-06T12:00")) == 0
     capsys.readouterr()
     assert (
         main(["gaps", "--db", db, "--symbols", "BTCUSD", "--from", "2024-01-06", "--to", "2024-01-07"]) == 0
