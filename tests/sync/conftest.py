@@ -3,6 +3,7 @@ and a worker over HTTP with a manual clock and short retry waits."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -46,11 +47,18 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@contextlib.asynccontextmanager
+async def sync_worker(settings: SyncSettings, clock: ManualClock) -> AsyncIterator[SyncWorker]:
+    """A worker over a mirror opened at ``settings.database_url``; stopped and closed when done."""
+    worker = SyncWorker(settings, Mirror.open(settings.database_url), clock=clock)
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        worker.mirror.close()
+
+
 @pytest.fixture
 async def worker(mirror_url: str, gateway: GatewayProcess, clock: ManualClock) -> AsyncIterator[SyncWorker]:
-    sync = SyncWorker(sync_settings(mirror_url, gateway), Mirror.open(mirror_url), clock=clock)
-    try:
+    async with sync_worker(sync_settings(mirror_url, gateway), clock) as sync:
         yield sync
-    finally:
-        await sync.stop()
-        sync.mirror.close()

@@ -25,7 +25,7 @@ from mt5gateway.sync import (
 from mt5gateway.sync.tables import BACKOFFICE_COLUMNS, FIGURE_COLUMNS
 from tests.net import free_port
 
-from .conftest import sync_settings
+from .conftest import sync_settings, sync_worker
 from .gateway import LOGINS, LONE_LOGIN, LONE_TERMINAL, TRADER_KEY, VIEWER_KEY, GatewayProcess
 from .lite_gateway import LITE_KEY, LiteGateway, figures
 
@@ -135,10 +135,7 @@ async def test_mirror_never_holds_a_value_the_gateway_did_not_send(
         5000001: AccountMeta(client_id="C-1", fund_type="growth", target_amount=150_000.0, name="Alice"),
         config_only: AccountMeta(client_id="C-2", name="Nobody's terminal"),
     }
-    worker = SyncWorker(
-        sync_settings(mirror_url, gateway, accounts=meta), Mirror.open(mirror_url), clock=clock
-    )
-    try:
+    async with sync_worker(sync_settings(mirror_url, gateway, accounts=meta), clock) as worker:
         take_lone_terminal_down(gateway)
         try:
             await worker.run_cycle()
@@ -147,9 +144,6 @@ async def test_mirror_never_holds_a_value_the_gateway_did_not_send(
         with gateway.client(VIEWER_KEY) as client:
             sent = {login: client.get(f"/api/accounts/{login}").json()["account"] for login in LOGINS}
         rows = {row["login"]: row for row in worker.mirror.accounts()}
-    finally:
-        await worker.stop()
-        worker.mirror.close()
 
     assert set(rows) == {*LOGINS, config_only}
     never_answered = [rows[LONE_LOGIN], rows[config_only]]
@@ -233,13 +227,11 @@ async def test_stored_only_answers_are_kept_as_stored(mirror_url: str, clock: Ma
         await asyncio.sleep(0.01)
     source = SourceConfig(name="vps-stored", url=f"http://127.0.0.1:{port}", api_key=LITE_KEY)
     settings = SyncSettings(database_url=mirror_url, sources=(source,))
-    worker = SyncWorker(settings, Mirror.open(mirror_url), clock=clock)
     try:
-        run = await worker.run_cycle()
-        rows = worker.mirror.accounts()
+        async with sync_worker(settings, clock) as worker:
+            run = await worker.run_cycle()
+            rows = worker.mirror.accounts()
     finally:
-        await worker.stop()
-        worker.mirror.close()
         server.should_exit = True
         await serving
     assert (run.status, run.accounts_ok) == ("success", 3)
@@ -253,15 +245,9 @@ async def test_two_gateways_listing_the_same_logins_write_each_once(
     mirror_url: str, gateway: GatewayProcess, clock: ManualClock
 ) -> None:
     sources = [SourceConfig(name=name, url=gateway.url, api_key=VIEWER_KEY) for name in ("vps-a", "vps-b")]
-    worker = SyncWorker(
-        sync_settings(mirror_url, gateway, sources=sources), Mirror.open(mirror_url), clock=clock
-    )
-    try:
+    async with sync_worker(sync_settings(mirror_url, gateway, sources=sources), clock) as worker:
         run = await worker.run_cycle()
         rows = worker.mirror.accounts()
-    finally:
-        await worker.stop()
-        worker.mirror.close()
     assert (run.status, run.accounts_ok, run.accounts_total) == ("success", 7, 7)
     assert [row["login"] for row in rows] == list(LOGINS)
     assert {row["synced_from_gateway"] for row in rows} <= {"vps-a", "vps-b"}
