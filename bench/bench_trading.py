@@ -47,8 +47,7 @@ from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from bench._util import print_table
-from mt5gateway.accounts.bridge import install
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.keys import hash_key
 from mt5gateway.pool import TerminalPool, TickEvent
 from mt5gateway.pool.config import DEFAULT_SYMBOLS_BY_TERMINAL, PoolConfig, parse_pool_config
@@ -113,14 +112,15 @@ def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
     settings = load_settings(
         None,
         rate_limit={"per_minute": 100_000_000, "burst": 10_000_000},
+        journal_path=folder / "journal.sqlite",
         keys=(
             ApiKeyConfig(
                 name="bench", hash=hash_key(KEY), tier="PRO", scopes=("market", "accounts", "trade")
             ),
         ),
     )
-    pool = TerminalPool(pool_config(folder))
-    app = install(create_app(settings, pool), journal_path=folder / "journal.sqlite")
+    app = create_app(GatewayConfig(api=settings, pool=pool_config(folder)))
+    pool: TerminalPool = app.state.gateway.pool
     generator: list[asyncio.Task[None]] = []
 
     @app.post("/bench/ticks")

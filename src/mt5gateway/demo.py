@@ -18,8 +18,7 @@ import orjson
 from mt5gateway.api.app import create_app
 from mt5gateway.api.keys import generate_key, hash_key
 from mt5gateway.api.serve import run_server
-from mt5gateway.api.settings import ApiKeyConfig, load_settings
-from mt5gateway.pool import TerminalPool
+from mt5gateway.api.settings import ApiKeyConfig, GatewayConfig, load_settings
 from mt5gateway.pool.config import default_pool_config
 
 __all__ = ["add_arguments", "run"]
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             recorder={"enabled": True, "symbols": RECORDED_SYMBOLS},
         )
         sim = {"speed": args.speed} | ({"start": args.start} if args.start is not None else {})
-        app = create_app(settings, TerminalPool(default_pool_config(sim=sim)))
+        app = create_app(GatewayConfig(api=settings, pool=default_pool_config(sim=sim)))
         print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
         run_server(app, settings)
     return 0

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.deps import Gateway
 from mt5gateway.api.keys import generate_key, hash_key
-from mt5gateway.pool import TerminalPool, default_pool_config
+from mt5gateway.pool import default_pool_config
 from tests.live import served
 
 T = TypeVar("T")
@@ -58,13 +58,14 @@ def _key(name: str, key: str, **fields: Any) -> ApiKeyConfig:
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[LiveGateway]:
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
     keys = {role: generate_key() for role in ("free", "pro", "trusted", "limited", "noscope", "admin")}
     settings = load_settings(
         None,
         host="127.0.0.1",
         admin_key_hash=hash_key(keys["admin"]),
         rate_limit={"per_minute": 1_000_000, "burst": 100_000},
+        journal_path=tmp_path_factory.mktemp("api-gateway") / "journal.sqlite",
         keys=(
             _key("free", keys["free"], tier="FREE"),
             _key("pro", keys["pro"], tier="PRO"),
@@ -74,7 +75,7 @@ def live() -> Iterator[LiveGateway]:
         ),
     )
     # A killed worker stays down long enough for a test to see it (the admin restart brings it back).
-    pool = TerminalPool(default_pool_config(backoff_initial=60.0, backoff_max=120.0))
-    app = create_app(settings, pool)
+    pool = default_pool_config(backoff_initial=60.0, backoff_max=120.0)
+    app = create_app(GatewayConfig(api=settings, pool=pool))
     with served(app) as server:
         yield LiveGateway(server.base_url, keys, app, server.loop)

@@ -19,10 +19,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from mt5gateway.accounts import bridge
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.keys import generate_key, hash_key
-from mt5gateway.pool import TerminalPool, default_pool_config
+from mt5gateway.pool import default_pool_config
 from mt5gateway.recorder import create_fill_job
 from mt5gateway.store import Store
 from tests.live import served
@@ -46,6 +45,7 @@ def serve(tmp_path: Path, **settings: Any) -> Iterator[LiveGateway]:
         host="127.0.0.1",
         admin_key_hash=hash_key(keys["admin"]),
         rate_limit={"per_minute": 1_000_000, "burst": 100_000},
+        journal_path=tmp_path / "journal.sqlite",  # beside the test, not in ./data
         keys=(
             ApiKeyConfig(name="market", hash=hash_key(keys["market"]), tier="FREE"),
             ApiKeyConfig(name="data", hash=hash_key(keys["data"]), tier="PRO", scopes=("market", "data")),
@@ -54,8 +54,7 @@ def serve(tmp_path: Path, **settings: Any) -> Iterator[LiveGateway]:
     )
     full = default_pool_config()
     terminals = tuple(t for t in full.terminals if set(t.symbols) & set(SYMBOLS))
-    app = create_app(config, TerminalPool(full.model_copy(update={"terminals": terminals})))
-    bridge.install(app, journal_path=tmp_path / "journal.sqlite")  # beside the test, not in ./data
+    app = create_app(GatewayConfig(api=config, pool=full.model_copy(update={"terminals": terminals})))
     with served(app) as server:
         yield LiveGateway(server.base_url, keys, app, server.loop)
 

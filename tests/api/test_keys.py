@@ -86,19 +86,18 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_serve_reads_api_and_pool_tables_of_one_file(tmp_path: Path) -> None:
-    from mt5gateway.api.serve import load_configs
+    from mt5gateway.api import load_gateway_config
 
     config = tmp_path / "gateway.toml"
     config.write_text(
         '[api]\nport = 9200\n[api.tiers.BASIC]\nsymbols = ["EURUSD"]\ntimeframes = ["H1"]\n'
         '[pool]\n[[pool.terminals]]\nid = "T1"\nsymbols = ["EURUSD"]\n'
     )
-    settings, pool, sync = load_configs(config, host="0.0.0.0")
-    assert (settings.host, settings.port) == ("0.0.0.0", 9200)
-    assert list(settings.tier_policy().tiers) == ["BASIC"]
-    assert [t.id for t in pool.terminals] == ["T1"]
-    assert sync is None  # no [sync] table: no mirror
+    loaded = load_gateway_config(config, host="0.0.0.0")
+    assert (loaded.api.host, loaded.api.port) == ("0.0.0.0", 9200)
+    assert list(loaded.api.tier_policy().tiers) == ["BASIC"]
+    assert [t.id for t in loaded.pool.terminals] == ["T1"]
+    assert loaded.sync is None  # no [sync] table: no mirror
     api_only = tmp_path / "api.toml"
     api_only.write_text("[api]\nport = 9300\n")
-    _, default_pool, _ = load_configs(api_only)
-    assert len(default_pool.terminals) == 15
+    assert len(load_gateway_config(api_only).pool.terminals) == 15

@@ -15,7 +15,6 @@ import orjson
 import pytest
 import websockets
 
-from mt5gateway.streams.hub import HubLimits
 from tests.trading.gateway import KEYS, Live, build_app, live_gateway
 
 MESSAGES = 300
@@ -27,9 +26,9 @@ PADDING = base64.b64encode(os.urandom(48_000)).decode()
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     folder = tmp_path_factory.mktemp("slow-client")
-    limits = HubLimits(max_queue=100, max_lag_s=1.0, watchdog_s=0.05)
+    limits = {"max_queue": 100, "max_lag_seconds": 1.0, "check_seconds": 0.05}
     with live_gateway(
-        build_app(folder / "broker.sqlite", folder / "journal.sqlite", hub_limits=limits)
+        build_app(folder / "broker.sqlite", folder / "journal.sqlite", websocket=limits)
     ) as gateway:
         yield gateway
 

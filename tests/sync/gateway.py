@@ -27,8 +27,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from mt5gateway.accounts.bridge import install
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.keys import hash_key
 from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import parse_pool_config
@@ -62,6 +61,7 @@ def build_app(broker_db: Path, journal: Path) -> FastAPI:
         host="127.0.0.1",
         rate_limit={"per_minute": 10_000_000, "burst": 1_000_000},
         admin_key_hash=hash_key(ADMIN_KEY),
+        journal_path=journal,
         keys=(
             ApiKeyConfig(name="trader", hash=hash_key(TRADER_KEY), tier="PRO", scopes=("accounts", "trade")),
             ApiKeyConfig(name="viewer", hash=hash_key(VIEWER_KEY), tier="PRO", scopes=("accounts",)),
@@ -90,8 +90,8 @@ def build_app(broker_db: Path, journal: Path) -> FastAPI:
         },
         source="tests.sync",
     )
-    pool = TerminalPool(pool_config)
-    app = install(create_app(settings, pool), journal_path=journal, account_poll_s=1.0)
+    app = create_app(GatewayConfig(api=settings, pool=pool_config))
+    pool: TerminalPool = app.state.gateway.pool
 
     @app.get("/test/ready")
     async def ready() -> dict[str, bool]:

@@ -10,11 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.keys import hash_key
-from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import parse_pool_config
-from mt5gateway.sync import AccountMeta, ManualClock, Mirror, SyncWorker, install, stored_lookup
+from mt5gateway.sync import AccountMeta, ManualClock, SyncSettings, SyncWorker, stored_lookup
 
 from .conftest import sync_settings
 from .gateway import ADMIN_KEY, LOGINS, VIEWER_KEY, GatewayProcess
@@ -22,8 +21,11 @@ from .gateway import ADMIN_KEY, LOGINS, VIEWER_KEY, GatewayProcess
 MARKET_ONLY_KEY = "mt5gw_sync_test_market_only"
 
 
-def back_office_app(worker: SyncWorker) -> FastAPI:
-    """A gateway app (its pool never started: these routes do not use it) with the sync router."""
+ONE_TERMINAL = parse_pool_config({"terminals": [{"id": "MT5_01", "symbols": ["EURUSD"]}]}, source="tests")
+
+
+def back_office_app(sync: SyncSettings, clock: ManualClock) -> FastAPI:
+    """A back office's gateway app with a mirror (its pool never started: these routes do not use it)."""
     settings = load_settings(
         None,
         admin_key_hash=hash_key(ADMIN_KEY),
@@ -32,11 +34,7 @@ def back_office_app(worker: SyncWorker) -> FastAPI:
             ApiKeyConfig(name="market", hash=hash_key(MARKET_ONLY_KEY), scopes=("market",)),
         ),
     )
-    pool = TerminalPool(
-        parse_pool_config({"terminals": [{"id": "MT5_01", "symbols": ["EURUSD"]}]}, source="tests")
-    )
-    app = create_app(settings, pool)
-    return install(app, worker, schedule=False)
+    return create_app(GatewayConfig(api=settings, pool=ONE_TERMINAL, sync=sync), clock=clock)
 
 
 @pytest.fixture
@@ -44,10 +42,9 @@ async def api(
     mirror_url: str, gateway: GatewayProcess, clock: ManualClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     meta = {5000001: AccountMeta(client_id="C-1", name="Alice"), 5000004: AccountMeta(client_id="C-1")}
-    worker = SyncWorker(
-        sync_settings(mirror_url, gateway, accounts=meta), Mirror.open(mirror_url), clock=clock
-    )
-    transport = httpx.ASGITransport(app=back_office_app(worker))
+    app = back_office_app(sync_settings(mirror_url, gateway, accounts=meta), clock)
+    worker: SyncWorker = app.state.gateway.sync
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://back-office") as client:
         yield client
     await worker.stop()
@@ -102,10 +99,7 @@ async def test_routes_answer_404_when_no_mirror_is_configured() -> None:
     settings = load_settings(
         None, keys=(ApiKeyConfig(name="v", hash=hash_key(VIEWER_KEY), scopes=("accounts",)),)
     )
-    pool = TerminalPool(
-        parse_pool_config({"terminals": [{"id": "MT5_01", "symbols": ["EURUSD"]}]}, source="tests")
-    )
-    app = create_app(settings, pool)
+    app = create_app(GatewayConfig(api=settings, pool=ONE_TERMINAL))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
         response = await client.get("/api/cache/accounts", headers={"X-API-Key": VIEWER_KEY})
     assert (response.status_code, response.json()["code"]) == (404, "not_found")

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mt5gateway.sync import SyncSettings, build_worker, install, stored_lookup
+from mt5gateway.sync import SyncSettings
 from tests.trading.gateway import EUR_ACCOUNT, HEDGING, NETTING, build_app, live_gateway
 
 
 def test_local_pool_source_and_stored_data(tmp_path: Path) -> None:
-    app = build_app(tmp_path / "broker.sqlite", tmp_path / "journal.sqlite")
-    settings = SyncSettings(database_url=f"sqlite:///{tmp_path / 'mirror.sqlite'}", local_pool=True)
-    worker = build_worker(settings, app=app)
-    install(app, worker, schedule=False)
-    with live_gateway(app) as live:
-        live.bridge.accounts.stored_lookup = stored_lookup(worker)
-        with live.client("viewer") as client:
-            assert client.get(f"/api/mt5/account/{HEDGING}/info").json()["stored_data"] is None
-            run = live.run(worker.run_cycle())
-            info = client.get(f"/api/mt5/account/{HEDGING}/info").json()
+    settings = SyncSettings(
+        database_url=f"sqlite:///{tmp_path / 'mirror.sqlite'}", local_pool=True, schedule=False
+    )
+    app = build_app(tmp_path / "broker.sqlite", tmp_path / "journal.sqlite", sync=settings)
+    worker = app.state.gateway.sync
+    with live_gateway(app) as live, live.client("viewer") as client:
+        assert client.get(f"/api/mt5/account/{HEDGING}/info").json()["stored_data"] is None
+        run = live.run(worker.run_cycle())
+        info = client.get(f"/api/mt5/account/{HEDGING}/info").json()
     assert (run.status, run.accounts_ok) == ("success", 3)
     rows = worker.mirror.accounts()
     assert [row["login"] for row in rows] == [HEDGING, NETTING, EUR_ACCOUNT]

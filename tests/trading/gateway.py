@@ -21,12 +21,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from mt5gateway.accounts.bridge import Bridge, install
-from mt5gateway.api import ApiKeyConfig, create_app, load_settings
+from mt5gateway.accounts.bridge import Bridge
+from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
+from mt5gateway.api.deps import Gateway
 from mt5gateway.api.keys import hash_key
 from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import parse_pool_config
-from mt5gateway.streams.hub import HubLimits
+from mt5gateway.sync import SyncSettings
 from tests.live import served
 
 T = TypeVar("T")
@@ -62,12 +63,17 @@ def build_app(
     journal: Path,
     *,
     deadlines: dict[str, float] | None = None,
-    hub_limits: HubLimits | None = None,
+    websocket: dict[str, float] | None = None,
+    sync: SyncSettings | None = None,
 ) -> FastAPI:
+    """The test gateway; ``websocket`` is the ``[api.websocket]`` table, ``sync`` a mirror's settings."""
     settings = load_settings(
         None,
         host="127.0.0.1",
         rate_limit={"per_minute": 10_000_000, "burst": 1_000_000},
+        journal_path=journal,
+        account_poll_seconds=0.1,
+        websocket=websocket or {},
         keys=(
             ApiKeyConfig(
                 name="trader",
@@ -80,8 +86,9 @@ def build_app(
             ApiKeyConfig(name="pro", hash=hash_key(KEYS["pro"]), tier="PRO", scopes=("market",)),
         ),
     )
-    app = create_app(settings, TerminalPool(pool_config(broker_db, deadlines=deadlines)))
-    return install(app, journal_path=journal, hub_limits=hub_limits, account_poll_s=0.1)
+    return create_app(
+        GatewayConfig(api=settings, pool=pool_config(broker_db, deadlines=deadlines), sync=sync)
+    )
 
 
 @dataclass
@@ -98,8 +105,8 @@ class Live:
 
     @property
     def bridge(self) -> Bridge:
-        bridge: Bridge = self.app.state.bridge
-        return bridge
+        gateway: Gateway = self.app.state.gateway
+        return gateway.bridge
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run ``coroutine`` on the server's loop (pool calls must happen there) and wait."""

@@ -27,7 +27,7 @@ def _begin(journal: Journal, key: str = "k1", body: dict[str, object] | None = N
 
 
 def test_begin_creates_once_and_returns_the_entry_on_repeat(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     first, created = _begin(journal)
     again, created_again = _begin(journal)
     assert created and not created_again
@@ -35,7 +35,7 @@ def test_begin_creates_once_and_returns_the_entry_on_repeat(tmp_path: Path) -> N
 
 
 def test_same_key_with_another_body_is_a_conflict(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     _begin(journal, body={"volume": 0.1})
     with pytest.raises(Conflict) as info:
         _begin(journal, body={"volume": 0.2})
@@ -44,7 +44,7 @@ def test_same_key_with_another_body_is_a_conflict(tmp_path: Path) -> None:
 
 
 def test_outcome_is_unknown_between_send_and_answer(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     _begin(journal)
     entry = journal.get("web", "k1")
     assert entry is not None and not entry.outcome_unknown and not entry.finished
@@ -59,18 +59,18 @@ def test_outcome_is_unknown_between_send_and_answer(tmp_path: Path) -> None:
 
 def test_entries_survive_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
-    journal = Journal(path)
+    journal = Journal(path).open()
     _begin(journal)
     journal.mark_sending("web", "k1")
     journal.close()
-    reopened = Journal(path)
+    reopened = Journal(path).open()
     pending = reopened.unfinished()
     assert [e.key for e in pending] == ["k1"]
     assert pending[0].attempts == 1 and pending[0].tag == idempotency_tag("web", "k1")
 
 
 def test_forget_only_drops_entries_never_sent(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     _begin(journal, "never-sent")
     _begin(journal, "sent")
     journal.mark_sending("web", "sent")
@@ -81,7 +81,7 @@ def test_forget_only_drops_entries_never_sent(tmp_path: Path) -> None:
 
 
 def test_keys_are_scoped_by_owner(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     _begin(journal)
     _, created = journal.begin(
         owner="other",
@@ -105,7 +105,7 @@ def test_tag_fits_an_mt5_comment_with_room_for_the_client() -> None:
 
 
 def test_prune_drops_old_answered_entries_only(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j.sqlite")
+    journal = Journal(tmp_path / "j.sqlite").open()
     _begin(journal, "answered")
     journal.mark_sending("web", "answered")
     journal.finish("web", "answered", 200, {})
@@ -116,7 +116,7 @@ def test_prune_drops_old_answered_entries_only(tmp_path: Path) -> None:
 
 def test_commits_reach_the_database_file_by_a_checkpoint_off_the_writers_thread(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
-    journal = Journal(path, checkpoint_s=0.05)
+    journal = Journal(path, checkpoint_s=0.05).open()
     for n in range(200):
         _begin(journal, key=f"k{n}")
     # The WAL holds them at first (no commit checkpoints: the writer never waits on the disk)...

@@ -335,7 +335,7 @@ def test_order_in_flight_when_the_gateway_was_killed_is_placed_once(
     sender = threading.Thread(target=send)
     sender.start()
     # Kill the gateway once the journal says the order is being sent (the worker is in order_send).
-    journal = Journal(tmp_path / "journal.sqlite")
+    journal = Journal(tmp_path / "journal.sqlite").open()
     deadline = time.monotonic() + 20
     while (entry := journal.get("trader", k)) is None or not entry.outcome_unknown:
         assert time.monotonic() < deadline, "the order was never sent"

@@ -1,10 +1,20 @@
-"""The HTTP service: the FastAPI app, settings, keys and auth, tiers on requests, errors, rate limits,
-metrics and the routers (health, market, admin); ``mt5gateway serve`` and ``mt5gateway keys``.
+"""The HTTP service and the composition root: the one place that builds and runs every service
+(``app``), settings, keys and auth, tiers on requests, errors, rate limits, metrics and the routers;
+``mt5gateway serve`` and ``mt5gateway keys``.
 """
 
 from __future__ import annotations
 
-from .app import create_app
-from .settings import ApiKeyConfig, ApiSettings, load_settings
+from .app import build_gateway, create_app, run_gateway
+from .settings import ApiKeyConfig, ApiSettings, GatewayConfig, load_gateway_config, load_settings
 
-__all__ = ["ApiKeyConfig", "ApiSettings", "create_app", "load_settings"]
+__all__ = [
+    "ApiKeyConfig",
+    "ApiSettings",
+    "GatewayConfig",
+    "build_gateway",
+    "create_app",
+    "load_gateway_config",
+    "load_settings",
+    "run_gateway",
+]

@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import tomllib
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from mt5gateway.accounts import bridge
-from mt5gateway.pool import TerminalPool
-from mt5gateway.pool.config import ConfigError, PoolConfig, default_pool_config, load_pool_config
-from mt5gateway.sync import SyncSettings, build_worker, load_sync_settings, stored_lookup
-from mt5gateway.sync import install as install_sync
+from mt5gateway.pool.config import ConfigError
 
 from .app import create_app
-from .settings import ApiSettings, load_settings
+from .settings import ApiSettings, load_gateway_config
 
-__all__ = ["add_arguments", "load_configs", "run", "run_server"]
+__all__ = ["add_arguments", "run", "run_server"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,21 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["asyncio", "uvloop", "auto"],
         help="event loop (default auto: uvloop when installed, else asyncio's own)",
     )
-
-
-def load_configs(
-    path: Path | None, **overrides: object
-) -> tuple[ApiSettings, PoolConfig, SyncSettings | None]:
-    """The service settings, the pool config and the mirror's settings (None: no mirror) from ``path``."""
-    if path is None:
-        return load_settings(None, **overrides), default_pool_config(), None
-    if path.suffix.lower() == ".json":
-        return load_settings(None, **overrides), load_pool_config(path), None
-    with path.open("rb") as file:
-        document = tomllib.load(file)
-    pool_config = load_pool_config(path) if "pool" in document else default_pool_config()
-    sync_settings = load_sync_settings(path) if "sync" in document else None
-    return load_settings(path, **overrides), pool_config, sync_settings
 
 
 def run_server(app: FastAPI, settings: ApiSettings, *, log_level: str = "info", loop: str = "auto") -> None:
@@ -92,14 +72,10 @@ def run(args: argparse.Namespace) -> int:
         name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
     }
     try:
-        settings, pool_config, sync_settings = load_configs(args.config, **overrides)
+        config = load_gateway_config(args.config, **overrides)
+        app = create_app(config)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"serve: {exc}")
         return 2
-    app = create_app(settings, TerminalPool(pool_config))
-    if sync_settings is not None:
-        worker = build_worker(sync_settings, app=app)
-        bridge.install(app, stored_lookup=stored_lookup(worker))
-        install_sync(app, worker)  # after the bridge: its lifespan wraps the bridge's
-    run_server(app, settings, log_level=args.log_level, loop=args.loop)
+    run_server(app, config.api, log_level=args.log_level, loop=args.loop)
     return 0

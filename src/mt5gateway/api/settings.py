@@ -1,5 +1,6 @@
-"""The HTTP service's settings: bind address, API keys (hashed), tiers, rate limits, cache, the
-recorded-data store and the recorder run inside the service.
+"""The gateway's settings: the ``[api]`` table (bind address, API keys (hashed), tiers, rate limits,
+cache, the recorded-data store and the recorder, the trade journal, WebSocket limits) and
+``GatewayConfig``, which bundles it with the ``[pool]`` and ``[sync]`` tables for the composition root.
 
 Loaded from the ``[api]`` table of a TOML file (``mt5gateway serve --config FILE``) with environment
 overrides on top: ``MT5GW_API_<FIELD>``, nested fields with ``__`` (``MT5GW_API_RATE_LIMIT__PER_MINUTE``),
@@ -9,6 +10,8 @@ made by ``mt5gateway keys new``; plaintext keys never belong in a file.
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,15 +19,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from mt5gateway.market.tiers import DEFAULT_TIERS, Tier, TierPolicy
+from mt5gateway.pool.config import PoolConfig, default_pool_config, load_pool_config
 from mt5gateway.settings import TableSettings
+from mt5gateway.streams.hub import HubLimits
+from mt5gateway.sync.settings import SyncSettings, load_sync_settings
 
 __all__ = [
     "SCOPES",
     "ApiKeyConfig",
     "ApiSettings",
+    "GatewayConfig",
     "RateLimitConfig",
     "RecorderConfig",
     "TierConfig",
+    "WebSocketConfig",
+    "load_gateway_config",
     "load_settings",
 ]
 
@@ -93,6 +102,29 @@ class RecorderConfig(BaseModel):
     )
 
 
+class WebSocketConfig(BaseModel):
+    """How far behind a WebSocket client may fall before it is closed, and the heartbeat
+    (``[api.websocket]``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_queue: int = Field(default=1_000, ge=1, description="messages waiting for one client, at most")
+    max_lag_seconds: float = Field(
+        default=10.0, gt=0, description="age of its oldest waiting message, at most"
+    )
+    heartbeat_seconds: float = Field(default=30.0, gt=0, description="a heartbeat to every client this often")
+    check_seconds: float = Field(default=0.25, gt=0, description="how often those two bounds are checked")
+
+    def hub_limits(self) -> HubLimits:
+        """The hub's limits from these settings."""
+        return HubLimits(
+            max_queue=self.max_queue,
+            max_lag_s=self.max_lag_seconds,
+            heartbeat_s=self.heartbeat_seconds,
+            watchdog_s=self.check_seconds,
+        )
+
+
 def _default_tiers() -> dict[str, TierConfig]:
     return {t.name: TierConfig(symbols=t.symbols, timeframes=t.timeframes) for t in DEFAULT_TIERS}
 
@@ -140,6 +172,15 @@ class ApiSettings(TableSettings):
         "default: mt5gateway.db in the data folder ($MT5GW_DATA_DIR, ./data)",
     )
     recorder: RecorderConfig = Field(default_factory=RecorderConfig)
+    journal_path: Path | None = Field(
+        default=None,
+        description="the trade journal's SQLite file; default: $MT5GW_JOURNAL_PATH, else "
+        "trading/journal.sqlite in the data folder ($MT5GW_DATA_DIR, ./data)",
+    )
+    account_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often subscribed accounts, positions and orders are polled"
+    )
+    websocket: WebSocketConfig = Field(default_factory=WebSocketConfig)
 
     @field_validator("admin_key_hash")
     @classmethod
@@ -157,3 +198,30 @@ class ApiSettings(TableSettings):
 def load_settings(path: Path | None = None, **overrides: Any) -> ApiSettings:
     """The ``[api]`` table of the TOML file at ``path`` (none: defaults), then ``overrides``, then env."""
     return ApiSettings.load(path, **overrides)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the composition root builds a gateway from: ``[api]``, ``[pool]`` and ``[sync]``."""
+
+    api: ApiSettings = field(default_factory=lambda: load_settings(None))
+    pool: PoolConfig = field(default_factory=default_pool_config)
+    sync: SyncSettings | None = None  # None: no account mirror in this gateway
+
+
+def load_gateway_config(path: Path | None, **api_overrides: Any) -> GatewayConfig:
+    """The gateway's config from ``path``: a TOML file (``[api]``, ``[pool]``, ``[sync]``; the default
+    15 simulated terminals without ``[pool]``, no mirror without ``[sync]``) or the original service's
+    ``mt5_terminals.json`` (terminals only). ``api_overrides`` win over the ``[api]`` table; the
+    environment wins over both. Raises ``ConfigError``, ``OSError`` or ``ValueError``."""
+    if path is None:
+        return GatewayConfig(api=load_settings(None, **api_overrides))
+    if path.suffix.lower() == ".json":
+        return GatewayConfig(api=load_settings(None, **api_overrides), pool=load_pool_config(path))
+    with path.open("rb") as file:
+        document = tomllib.load(file)
+    return GatewayConfig(
+        api=load_settings(path, **api_overrides),
+        pool=load_pool_config(path) if "pool" in document else default_pool_config(),
+        sync=load_sync_settings(path) if "sync" in document else None,
+    )

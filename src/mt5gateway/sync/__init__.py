@@ -2,7 +2,7 @@
 
 Owns the sync worker (``worker``: cycles, schedule, alerts), its sources (``source``: gateways over
 HTTP; ``local``: the pool of the gateway it runs in), the mirror database (``mirror``, ``tables``: SQLite or PostgreSQL), freshness levels
-(``freshness``), settings (``settings``: the ``[sync]`` table), the in-app wiring (``service``) and
+(``freshness``), settings (``settings``: the ``[sync]`` table), the worker inside a gateway (``service``) and
 the ``mt5gateway sync`` command (``cli``). The mirror stores what a gateway sent and never
 computes a figure.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from .freshness import Clock, Freshness, ManualClock, freshness_level, system_clock
 from .local import LocalSource
 from .mirror import AccountFailure, AccountSnapshot, Mirror, RunRecord
-from .service import build_worker, install, stored_lookup
+from .service import build_worker, stored_lookup
 from .settings import AccountMeta, FreshnessConfig, SourceConfig, SyncSettings, load_sync_settings
 from .source import GatewaySource
 from .worker import SyncWorker
@@ -34,7 +34,6 @@ __all__ = [
     "SyncWorker",
     "build_worker",
     "freshness_level",
-    "install",
     "load_sync_settings",
     "stored_lookup",
     "system_clock",

@@ -9,7 +9,6 @@ is a failed account, never a copy of the mirror itself).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 
 from mt5gateway.accounts.bridge import Bridge
@@ -25,10 +24,9 @@ LOCAL_SOURCE_NAME = "local"
 
 
 class LocalSource:
-    """The accounts of the pool the worker runs next to (``bridge()`` gives the app's bridge)."""
+    """The accounts of the pool the worker runs next to, read through that gateway's bridge."""
 
-    def __init__(self, bridge: Callable[[], Bridge], *, name: str = LOCAL_SOURCE_NAME) -> None:
-        # A getter: the app's bridge is built when its lifespan starts, after the worker.
+    def __init__(self, bridge: Bridge, *, name: str = LOCAL_SOURCE_NAME) -> None:
         self._bridge = bridge
         self.name = name
         self.url = "local pool"
@@ -36,7 +34,7 @@ class LocalSource:
     async def health(self) -> GatewayHealth:
         """The pool's summary status (``ok``, ``degraded``, ``error``); the pool is always reachable."""
         started = time.perf_counter()
-        summary = self._bridge().pool.health()
+        summary = self._bridge.pool.health()
         return GatewayHealth(
             reachable=True,
             status=str(summary["status"]),
@@ -47,7 +45,7 @@ class LocalSource:
     async def list_accounts(self) -> list[ListedAccount]:
         """The logins the pool knows."""
         try:
-            refs = await self._bridge().accounts.accounts()
+            refs = await self._bridge.accounts.accounts()
         except GatewayError as exc:
             raise GatewayUnreachable(f"{self.name}: account list: {exc.message}") from exc
         return [ListedAccount(login=r.login, terminal_id=r.terminal_id, server=r.server) for r in refs]
@@ -55,7 +53,7 @@ class LocalSource:
     async def fetch(self, account: ListedAccount) -> AccountSnapshot:
         """The account's live figures as the terminal gave them."""
         try:
-            live = await self._bridge().accounts.live_data(account.login)
+            live = await self._bridge.accounts.live_data(account.login)
         except GatewayError as exc:
             raise AccountFetchError(f"{exc.code}: {exc.message}") from exc
         return AccountSnapshot(

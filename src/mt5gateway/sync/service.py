@@ -1,19 +1,14 @@
-"""The sync worker inside a gateway app: ``install`` builds it, keeps it on ``app.state.sync``, and
-runs its schedule in the app's lifespan (``serve`` with a ``[sync]`` table, or a back office's app).
-
-The bridge's ``stored_data`` reads this mirror when the app's bridge is built with
-``stored_lookup=stored_lookup(worker)``.
+"""The sync worker inside a gateway (``serve`` with a ``[sync]`` table, or a back office's gateway):
+``build_worker`` makes it from the settings, and ``stored_lookup`` lets the bridge's ``stored_data``
+read its mirror. The gateway's composition root starts and stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
-
+from mt5gateway.accounts.bridge import Bridge
 from mt5gateway.accounts.service import StoredLookup
 
 from .freshness import Clock, system_clock
@@ -23,24 +18,24 @@ from .settings import SyncSettings
 from .source import GatewaySource
 from .worker import AccountSource, SyncWorker
 
-__all__ = ["build_worker", "install", "stored_lookup"]
+__all__ = ["build_worker", "stored_lookup"]
 
 
 def build_worker(
-    settings: SyncSettings, *, clock: Clock = system_clock, app: FastAPI | None = None
+    settings: SyncSettings, *, clock: Clock = system_clock, local_bridge: Bridge | None = None
 ) -> SyncWorker:
     """A worker over the mirror at ``settings.database_url`` and the configured sources.
 
-    With ``settings.local_pool`` the accounts of ``app``'s own pool are a source too (``app`` is
-    the gateway app whose bridge is on ``app.state.bridge`` once its lifespan has started).
+    With ``settings.local_pool`` the accounts of the gateway's own pool are a source too, read
+    through ``local_bridge`` (the bridge of the gateway the worker runs in).
     """
     sources: list[AccountSource] = [
         GatewaySource.from_settings(config, settings) for config in settings.sources
     ]
     if settings.local_pool:
-        if app is None:
-            raise ValueError("local_pool needs the gateway app the worker runs in (mt5gateway serve)")
-        sources.append(LocalSource(lambda: app.state.bridge))
+        if local_bridge is None:
+            raise ValueError("local_pool needs the gateway the worker runs in (mt5gateway serve)")
+        sources.append(LocalSource(local_bridge))
     return SyncWorker(settings, Mirror.open(settings.database_url), sources=sources, clock=clock)
 
 
@@ -51,23 +46,3 @@ def stored_lookup(worker: SyncWorker) -> StoredLookup:
         return await asyncio.to_thread(worker.stored_copy, login)
 
     return lookup
-
-
-def install(app: FastAPI, worker: SyncWorker, *, schedule: bool = True) -> FastAPI:
-    """Keep ``worker`` on ``app.state.sync`` and start (``schedule``) / stop it in the app's lifespan."""
-    app.state.sync = worker
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(lifespan_app: FastAPI) -> AsyncIterator[Any]:
-        async with inner(lifespan_app) as state:
-            if schedule:
-                worker.start()
-            try:
-                yield state
-            finally:
-                await worker.stop()
-                worker.mirror.close()
-
-    app.router.lifespan_context = lifespan
-    return app

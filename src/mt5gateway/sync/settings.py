@@ -119,6 +119,10 @@ class SyncSettings(TableSettings):
     local_pool: bool = Field(
         default=False, description="inside serve: also copy the accounts of the gateway's own pool"
     )
+    schedule: bool = Field(
+        default=True,
+        description="run cycles on the schedule; false: only on demand (POST /api/admin/sync-from-vps)",
+    )
     schedule_minute: str = Field(
         default="1/5", description='cron minute field of the schedule ("1/5": minutes 1, 6, 11, ...)'
     )

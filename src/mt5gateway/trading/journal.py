@@ -109,31 +109,54 @@ class JournalEntry:
 
 
 class Journal:
-    """The journal in one SQLite file (``":memory:"`` for a throwaway one)."""
+    """The journal in one SQLite file (``":memory:"`` for a throwaway one), opened by ``open()``.
+
+    Made without touching the disk, so the gateway can build it with the other services and open it
+    when the app starts (an app that never starts leaves no file behind).
+    """
 
     def __init__(self, path: str | Path, *, checkpoint_s: float = 1.0) -> None:
-        in_memory = str(path) == ":memory:"
-        if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
-        # The gateway calls the journal from its event loop and from worker threads alike.
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._checkpoint_s = checkpoint_s
+        self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
-            if not in_memory:
-                self._conn.execute("PRAGMA wal_autocheckpoint=0")
-                # Should the checkpointer ever hold a lock a commit needs, the commit waits for it.
-                self._conn.execute("PRAGMA busy_timeout=5000")
         self._closing = threading.Event()
         self._checkpointer: threading.Thread | None = None
+
+    def open(self) -> Journal:
+        """Open (creating the file and its folder when missing) and start checkpointing; returns self."""
+        if self._conn is not None:
+            return self
+        in_memory = self.path == ":memory:"
+        if not in_memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # The gateway calls the journal from its event loop and from worker threads alike.
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        with self._lock:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            if not in_memory:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
+                # Should the checkpointer ever hold a lock a commit needs, the commit waits for it.
+                conn.execute("PRAGMA busy_timeout=5000")
+            self._conn = conn
+        self._closing.clear()
         if not in_memory:
             self._checkpointer = threading.Thread(
-                target=self._checkpoint_every, args=(checkpoint_s,), name="journal-checkpoint", daemon=True
+                target=self._checkpoint_every,
+                args=(self._checkpoint_s,),
+                name="journal-checkpoint",
+                daemon=True,
             )
             self._checkpointer.start()
+        return self
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"the trade journal {self.path} is not open")
+        return self._conn
 
     def _checkpoint_every(self, interval_s: float) -> None:
         """Copy the WAL into the database now and then, on this thread's own connection.
@@ -152,11 +175,14 @@ class Journal:
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join()
+            self._checkpointer = None
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def _row(self, owner: str, key: str) -> JournalEntry | None:
-        row = self._conn.execute(
+        row = self._db.execute(
             f"SELECT {_COLUMNS} FROM trade_journal WHERE owner = ? AND key = ?", (owner, key)
         ).fetchone()
         return None if row is None else _entry(row)
@@ -185,7 +211,7 @@ class Journal:
         now = time.time()
         tag = idempotency_tag(owner, key)
         with self._lock:
-            inserted = self._conn.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO trade_journal (owner, key, fingerprint, operation, request, terminal_id, "
                 "login, tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -231,7 +257,7 @@ class Journal:
     def mark_sending(self, owner: str, key: str) -> int:
         """Commit one more send attempt before the terminal call; returns the attempt number."""
         with self._lock:
-            row = self._conn.execute(
+            row = self._db.execute(
                 "UPDATE trade_journal SET attempts = attempts + 1, updated_at = ? WHERE owner = ? AND key = ? "
                 "RETURNING attempts",
                 (time.time(), owner, key),
@@ -244,7 +270,7 @@ class Journal:
     def finish(self, owner: str, key: str, status: int, response: dict[str, Any]) -> None:
         """Store the answer; later repeats of the key return it."""
         with self._lock:
-            self._conn.execute(
+            self._db.execute(
                 "UPDATE trade_journal SET status = ?, response = ?, updated_at = ? WHERE owner = ? AND key = ?",
                 (status, orjson.dumps(response).decode(), time.time(), owner, key),
             )
@@ -252,14 +278,14 @@ class Journal:
     def forget(self, owner: str, key: str) -> None:
         """Drop an entry that was never sent (refused before the send), so the key may be used again."""
         with self._lock:
-            self._conn.execute(
+            self._db.execute(
                 "DELETE FROM trade_journal WHERE owner = ? AND key = ? AND attempts = 0", (owner, key)
             )
 
     def unfinished(self) -> list[JournalEntry]:
         """Entries without an answer, oldest first (to reconcile after a restart)."""
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM trade_journal WHERE status IS NULL ORDER BY created_at"
             ).fetchall()
         return [_entry(row) for row in rows]
@@ -267,7 +293,7 @@ class Journal:
     def prune(self, older_than_s: float) -> int:
         """Delete answered entries older than ``older_than_s`` seconds; returns how many."""
         with self._lock:
-            return self._conn.execute(
+            return self._db.execute(
                 "DELETE FROM trade_journal WHERE status IS NOT NULL AND created_at < ?",
                 (time.time() - older_than_s,),
             ).rowcount

@@ -11,29 +11,19 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
-from mt5gateway.accounts.bridge import Bridge
 from mt5gateway.accounts.service import LIVE_FIELDS, AccountRef
 from mt5gateway.api.auth import Caller, require_scope
+from mt5gateway.api.deps import BridgeDep
 from mt5gateway.errors import GatewayError
 from mt5gateway.trading.schemas import MAX_ID
 
-__all__ = ["AccountsCaller", "BridgeDep", "get_bridge", "router"]
+__all__ = ["AccountsCaller", "router"]
 
 router = APIRouter(tags=["accounts"])
 
 
-async def get_bridge(request: Request) -> Bridge:
-    """The bridge services (``mt5gateway.accounts.bridge.start`` put them on ``app.state``).
-
-    ``async`` so that FastAPI calls it on the event loop rather than in its thread pool.
-    """
-    bridge: Bridge = request.app.state.bridge
-    return bridge
-
-
-BridgeDep = Annotated[Bridge, Depends(get_bridge)]
 AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
 Login = Annotated[int, Path(ge=1, le=MAX_ID, description="the account's login")]
 DateFrom = Annotated[

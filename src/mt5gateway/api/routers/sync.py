@@ -1,8 +1,8 @@
 """Account-mirror routes: the mirror's rows with their age (scope ``accounts``), a client's accounts,
 and the admin's manual cycle and sync health (admin key).
 
-The worker lives in ``mt5gateway.sync`` (``install`` keeps it on ``app.state.sync``); this module
-only shapes bodies.
+The worker lives in ``mt5gateway.sync`` (the composition root builds it from the ``[sync]`` table);
+this module only shapes bodies.
 """
 
 from __future__ import annotations
@@ -10,26 +10,17 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
 from mt5gateway.api.auth import AdminAuth, Caller, require_scope
+from mt5gateway.api.deps import SyncDep
 from mt5gateway.errors import AccountNotFound, NotFound
-from mt5gateway.sync.worker import SyncWorker
 
-__all__ = ["SyncDep", "get_sync_worker", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["sync"])
 
 
-async def get_sync_worker(request: Request) -> SyncWorker:
-    """The app's sync worker (``mt5gateway.sync.service.install``); 404 when no mirror is configured."""
-    worker: SyncWorker | None = getattr(request.app.state, "sync", None)
-    if worker is None:
-        raise NotFound("no account mirror is configured on this gateway")
-    return worker
-
-
-SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]
 AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
 # The mirror's login column is a signed 64-bit integer: a larger number cannot be an account in it.
 Login = Annotated[int, Path(ge=1, le=2**63 - 1, description="the account's login")]

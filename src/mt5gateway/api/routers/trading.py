@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from starlette.responses import Response
 
-from mt5gateway.accounts.bridge import Bridge
 from mt5gateway.api.auth import Caller, require_scope
+from mt5gateway.api.deps import gateway_of
 from mt5gateway.api.responses import OrjsonResponse
 from mt5gateway.trading.schemas import MAX_ID, OrderModify, OrderRequest, PositionModify
 from mt5gateway.trading.service import TradeOutcome, TradingService
@@ -40,8 +40,7 @@ SymbolQuery = Annotated[str | None, Query(min_length=1, max_length=32, descripti
 def _trading(request: Request) -> TradingService:
     """The trading service. Read from the request, not through a dependency: each dependency FastAPI
     solves costs a measurable share of an order's CPU."""
-    bridge: Bridge = request.app.state.bridge
-    return bridge.trading
+    return gateway_of(request).bridge.trading
 
 
 def _respond(outcome: TradeOutcome) -> Response:

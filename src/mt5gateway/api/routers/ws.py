@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Security, WebSocket, WebSocketDisconnect
 from fastapi.security import APIKeyHeader
 
 from mt5gateway.accounts.bridge import Bridge
-from mt5gateway.api.deps import Gateway, GatewayDep
+from mt5gateway.api.deps import BridgeDep, Gateway, GatewayDep
 from mt5gateway.api.settings import ApiKeyConfig
 from mt5gateway.api.wsdirect import DirectFrameWriter
 from mt5gateway.errors import Forbidden, GatewayError, Unauthorized
@@ -31,8 +31,6 @@ from mt5gateway.streams.protocol import (
     parse_channel,
     parse_client_message,
 )
-
-from .accounts import BridgeDep
 
 __all__ = ["AUTH_TIMEOUT_S", "BATCH_MAX", "MAX_SUBSCRIPTIONS", "router"]
 
@@ -141,7 +139,7 @@ async def _authenticate(websocket: WebSocket, gateway: Gateway) -> ApiKeyConfig 
 @router.websocket("/websocket/ws")
 async def stream(websocket: WebSocket) -> None:
     gateway: Gateway = websocket.app.state.gateway
-    bridge: Bridge = websocket.app.state.bridge
+    bridge = gateway.bridge
     await websocket.accept()
     key = await _authenticate(websocket, gateway)
     if key is None:
