@@ -27,6 +27,7 @@ from .terminal_fixtures import SEED, START, START_MSC, clock_fixture, mt5_fixtur
 
 OK = (1, "Success")
 INVALID_PARAMS = (-2, "Terminal: Invalid params")
+INVALID_ARGUMENTS = (-2, "Invalid arguments")
 NOT_FOUND = (-4, "Terminal: Not found")
 AUTH_FAILED = (-6, "Terminal: Authorization failed")
 NO_CONNECTION = (-10004, "No IPC connection")
@@ -125,7 +126,7 @@ def test_symbols_total_and_group_filters(mt5: ModuleType) -> None:
         "XAUUSD",
     }
     assert mt5.symbols_get(group=5) is None
-    assert mt5.last_error() == INVALID_PARAMS
+    assert mt5.last_error() == (-2, 'Invalid "group" argument')
 
 
 def test_symbol_info_reflects_spec_and_live_tick(mt5: ModuleType) -> None:
@@ -152,7 +153,7 @@ def test_symbol_info_failures(mt5: ModuleType) -> None:
     assert mt5.symbol_info_tick("NOSUCH") is None
     assert mt5.last_error() == NOT_FOUND
     assert mt5.symbol_info(123) is None
-    assert mt5.last_error() == INVALID_PARAMS
+    assert mt5.last_error() == INVALID_ARGUMENTS
 
 
 def test_symbol_info_tick_is_the_newest_tick(mt5: ModuleType, clock: ManualClock) -> None:
@@ -200,10 +201,11 @@ def test_copy_rates_from_accepts_every_time_form(mt5: ModuleType) -> None:
     positional = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_M1, date, 100)
     assert positional.dtype == RATES_DTYPE and len(positional) == 100
     assert positional["time"][-1] <= date.timestamp()
-    keyword = mt5.copy_rates_from(symbol="EURUSD", timeframe=mt5.TIMEFRAME_M1, date_from=date, count=100)
-    naive = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_M1, date.replace(tzinfo=None), 100)
+    # a naive datetime is local time, as datetime.timestamp() reads it
+    naive = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_M1, date.astimezone().replace(tzinfo=None), 100)
     epoch = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_M1, int(date.timestamp()), 100)
-    for other in (keyword, naive, epoch):
+    fractional = mt5.copy_rates_from("EURUSD", mt5.TIMEFRAME_M1, date.timestamp() + 0.9, 100)
+    for other in (naive, epoch, fractional):
         np.testing.assert_array_equal(positional, other)
 
 
@@ -212,7 +214,7 @@ def test_copy_rates_from_accepts_every_time_form(mt5: ModuleType) -> None:
     [
         (("EURUSD", 7, START, 10), INVALID_PARAMS),
         (("EURUSD", c.TIMEFRAME_M1, START, 0), INVALID_PARAMS),
-        (("EURUSD", c.TIMEFRAME_M1, "yesterday", 10), INVALID_PARAMS),
+        (("EURUSD", c.TIMEFRAME_M1, "yesterday", 10), INVALID_ARGUMENTS),
         (("NOSUCH", c.TIMEFRAME_M1, START, 10), NOT_FOUND),
     ],
 )
@@ -279,20 +281,27 @@ def test_order_calc_margin_and_profit(mt5: ModuleType) -> None:
 
 
 @pytest.mark.parametrize(
-    "request_",
+    ("request_", "message"),
     [
-        "not a dict",
-        {"symbol": "EURUSD", "volume": 0.1},  # no action
-        {"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": "0.1"},
-        {"action": c.TRADE_ACTION_DEAL, "symbol": 5, "volume": 0.1},
-        {"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "colour": "red"},
+        ("not a dict", "Invalid arguments"),
+        ({"action": c.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": "0.1"}, 'Invalid "volume" argument'),
+        ({"action": c.TRADE_ACTION_DEAL, "symbol": 5, "volume": 0.1}, 'Invalid "symbol" argument'),
     ],
 )
-def test_malformed_requests_fail_with_invalid_params(mt5: ModuleType, request_: object) -> None:
+def test_malformed_requests_fail_with_the_module_message(
+    mt5: ModuleType, request_: object, message: str
+) -> None:
     assert mt5.order_send(request_) is None
-    assert mt5.last_error() == INVALID_PARAMS
+    assert mt5.last_error() == (-2, message)
     assert mt5.order_check(request_) is None
-    assert mt5.last_error() == INVALID_PARAMS
+    assert mt5.last_error() == (-2, message)
+
+
+def test_a_request_without_action_reaches_the_server_and_unknown_keys_are_ignored(mt5: ModuleType) -> None:
+    result = mt5.order_send({"symbol": "EURUSD", "volume": 0.1, "colour": "red"})
+    assert mt5.last_error() == OK
+    assert result.retcode == c.TRADE_RETCODE_INVALID
+    assert result.request.action == 0 and result.request.volume == 0.1
 
 
 def test_config_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -139,8 +139,10 @@ def test_modify_and_close_position_then_history(mt5: ModuleType, clock: ManualCl
     assert len(mt5.history_orders_get(position=opened.order)) == 2
     # without dates, only a ticket or a position will do
     assert mt5.history_deals_get() is None
-    assert mt5.last_error() == (-2, "Terminal: Invalid params")
+    assert mt5.last_error() == (-2, "Invalid arguments")
     assert mt5.history_orders_get(date_from) is None
+    assert mt5.history_orders_get(date_from, ticket=opened.order) is None
+    assert mt5.last_error() == (-2, "Unnamed arguments not allowed")
 
 
 def test_pending_order_lifecycle(mt5: ModuleType) -> None:

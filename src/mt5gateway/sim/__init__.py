@@ -14,7 +14,9 @@ Used as a module it reads like the official one::
     mt5.initialize()
     rates = mt5.copy_rates_from_pos("EURUSD", mt5.TIMEFRAME_M1, 0, 100)
 
-The module-level functions are bound to one default ``SimTerminal``. Its seed, clock and database
+Besides the 32 functions it has the package's ``Buy``, ``Sell`` and ``Close`` helpers and its record
+types (``mt5.TradePosition(p)`` copies a record). The module-level functions are bound to one
+default ``SimTerminal``. Its seed, clock and database
 come from ``configure(...)`` or, by default, from the environment: ``MT5GW_SIM_SEED``,
 ``MT5GW_SIM_SPEED``, ``MT5GW_SIM_MEMORY=1`` (broker state in memory) and ``MT5GW_DATA_DIR``.
 
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from mt5gateway.terminal import constants as _constants
 from mt5gateway.terminal.api import API_FUNCTIONS
 from mt5gateway.terminal.constants import *  # noqa: F403  (the module exposes every constant)
+from mt5gateway.terminal.helpers import HELPERS
 from mt5gateway.terminal.records import (
     AccountInfo,
     BookInfo,
@@ -77,7 +80,7 @@ def configure(config: SimConfig | None = None, **fields: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in API_FUNCTIONS:
+    if name in API_FUNCTIONS or name in HELPERS:
         return getattr(default_terminal(), name)
     if name in _SIMULATOR_CLASSES:
         return getattr(_terminal_module(), name)
@@ -88,7 +91,7 @@ def __getattr__(name: str) -> Any:
 
 _CONSTANT_NAMES = [name for name in vars(_constants) if name.isupper()]
 
-__all__ = [  # noqa: PLE0604  (the 32 functions and every constant, as the official module has them)
+__all__ = [  # noqa: PLE0604  (the 32 functions, the helpers and every constant, as the official module has them)
     "AccountInfo",
     "BookInfo",
     "OrderCheckResult",
@@ -104,5 +107,6 @@ __all__ = [  # noqa: PLE0604  (the 32 functions and every constant, as the offic
     "default_terminal",
     *_SIMULATOR_CLASSES,
     *API_FUNCTIONS,
+    *HELPERS,
     *_CONSTANT_NAMES,
 ]

@@ -1,11 +1,13 @@
 """``SimTerminal``: the 32 MetaTrader5 functions over the simulated market and broker.
 
-It behaves as the official module does towards a connected terminal: the same argument forms
-(positional and keyword, datetimes or epoch seconds, ``group=`` masks), the record named tuples and
-numpy arrays it returns, and on failure ``None`` (``False`` for ``initialize``, ``login``,
-``symbol_select`` and the market book calls) with ``last_error()`` set to the official code.
-Every call but ``last_error`` fails with -10004 "No IPC connection" before ``initialize()`` and while
-the ``disconnect`` fault is on. Each call first lets the broker process the time that has passed, so
+It behaves as the official module does towards a connected terminal: the same argument forms and
+checks (``terminal.callforms``: what is positional, what is keyword, the types each takes and the
+messages when they are wrong), the record named tuples and numpy arrays it returns, and on failure
+``None`` (``False`` for ``initialize``, ``login``, ``symbol_select`` and the market book calls) with
+``last_error()`` set to the official code. It also offers the package's ``Buy``, ``Sell`` and
+``Close`` helpers (``terminal.helpers``). Every call but ``last_error`` fails with -10004 "No IPC
+connection" before ``initialize()`` and while the ``disconnect`` fault is on (wrong arguments are
+refused before that, as the module refuses them before asking its terminal). Each call first lets the broker process the time that has passed, so
 SL/TP and pending orders trigger as the price path crosses them.
 
 ``SimConfig`` is plain, picklable data: the pool builds one ``SimTerminal`` from it in each worker.
@@ -14,7 +16,6 @@ SL/TP and pending orders trigger as the price path crosses them.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import random
 import zlib
@@ -22,11 +23,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 import numpy as np
 
 from mt5gateway.terminal import constants as c
+from mt5gateway.terminal import helpers
+from mt5gateway.terminal.callforms import FORMS, ArgumentError, leaked_error
 from mt5gateway.terminal.errors import ERROR_MESSAGES
 from mt5gateway.terminal.records import (
     AccountInfo,
@@ -39,7 +42,6 @@ from mt5gateway.terminal.records import (
     TradeDeal,
     TradeOrder,
     TradePosition,
-    TradeRequest,
 )
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS
 
@@ -164,12 +166,28 @@ class _CallFailed(Exception):
 
 def _api_call(
     failure: Any, *, needs_connection: bool = True
-) -> Callable[[Callable[Concatenate[SimTerminal, P], R]], Callable[Concatenate[SimTerminal, P], R]]:
-    """Wrap an API method: faults, the connection check, the broker's clock step and ``last_error``."""
+) -> Callable[[Callable[Concatenate[SimTerminal, P], R]], Callable[..., R]]:
+    """Wrap an API method: the module's argument checks (``terminal.callforms``), faults, the
+    connection check, the broker's clock step and ``last_error``.
 
-    def wrap(method: Callable[Concatenate[SimTerminal, P], R]) -> Callable[Concatenate[SimTerminal, P], R]:
+    The method receives the arguments as the form hands them over (dates as epoch seconds, a trade
+    request with every field); its signature is the contract's (``TerminalAPI``).
+    """
+
+    def wrap(method: Callable[Concatenate[SimTerminal, P], R]) -> Callable[..., R]:
+        name = method.__name__
+        form = FORMS[name]
+
         @functools.wraps(method)
-        def call(self: SimTerminal, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        def call(self: SimTerminal, /, *args: Any, **kwargs: Any) -> R:
+            try:
+                args, kwargs = form(args, kwargs)
+            except ArgumentError as refused:
+                self._last_error = (c.RES_E_INVALID_PARAMS, refused.message)
+                if refused.leaked is not None:
+                    raise SystemError(leaked_error(name)) from refused.leaked
+                # the method's declared result type includes its failure value (None, False or 0)
+                return cast("R", failure)
             self.faults.before_call()
             try:
                 if needs_connection:
@@ -186,7 +204,6 @@ def _api_call(
                 self._last_error = _OK
                 return result
             self._last_error = (code, ERROR_MESSAGES[code])
-            # the method's declared result type includes its failure value (None, False or 0)
             return cast("R", failure)
 
         return call
@@ -195,129 +212,50 @@ def _api_call(
 
 
 # ----------------------------------------------------------------------------------- arguments
+# The forms have checked types and converted dates; what is left is what the terminal itself checks.
 
 
-def _seconds(value: object) -> int:
-    """A time argument (datetime, naive = UTC, or epoch seconds) as whole epoch seconds."""
-    return _msc(value) // 1000
+def _msc_span(start_s: int, end_s: int) -> tuple[int, int]:
+    """Epoch-second bounds as milliseconds, the end's whole second included (times are seconds)."""
+    if end_s < start_s:
+        raise _CallFailed(c.RES_E_INVALID_PARAMS)
+    return start_s * 1000, end_s * 1000 + 999
 
 
-def _msc(value: object) -> int:
-    """A time argument as epoch milliseconds."""
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return round(aware.timestamp() * 1000)
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        if not math.isfinite(float(value)):
-            raise _CallFailed(c.RES_E_INVALID_PARAMS)
-        return int(float(value) * 1000)
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _integer(value: object) -> int:
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return int(value)
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _count(value: object) -> int:
-    count = _integer(value)
+def _count(count: int) -> int:
     if count <= 0:
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return count
 
 
-def _index(value: object) -> int:
-    index = _integer(value)
+def _index(index: int) -> int:
     if index < 0:
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return index
 
 
-def _optional_ticket(value: object) -> int | None:
-    return None if value is None else _integer(value)
-
-
-def _timeframe(value: object) -> int:
-    timeframe = _integer(value)
+def _timeframe(timeframe: int) -> int:
     if timeframe not in TIMEFRAME_SECONDS:
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return timeframe
 
 
-def _tick_flags(value: object) -> int:
-    flags = _integer(value)
+def _tick_flags(flags: int) -> int:
     if flags not in _COPY_TICKS_FLAGS:
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return flags
 
 
-def _order_side(value: object) -> int:
-    order_type = _integer(value)
+def _order_side(order_type: int) -> int:
     if order_type not in (c.ORDER_TYPE_BUY, c.ORDER_TYPE_SELL):
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return order_type
 
 
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _number(value: object) -> float:
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        return float(value)
-    raise _CallFailed(c.RES_E_INVALID_PARAMS)
-
-
-def _volume(value: object) -> float:
-    lots = _number(value)
-    if lots <= 0:
+def _volume(lots: float) -> float:
+    if not lots > 0:
         raise _CallFailed(c.RES_E_INVALID_PARAMS)
     return lots
-
-
-def _expiration(value: object) -> int:
-    return _seconds(value) if isinstance(value, datetime) else _integer(value)
-
-
-# The request fields of order_check / order_send (TradeRequest's order) with how each value is read
-# and its default; the module rejects a request whose keys it does not know or whose values have the
-# wrong type.
-_REQUEST_FIELDS: dict[str, tuple[Callable[[object], Any], Any]] = {
-    "action": (_integer, 0),
-    "magic": (_integer, 0),
-    "order": (_integer, 0),
-    "symbol": (_text, ""),
-    "volume": (_number, 0.0),
-    "price": (_number, 0.0),
-    "stoplimit": (_number, 0.0),
-    "sl": (_number, 0.0),
-    "tp": (_number, 0.0),
-    "deviation": (_integer, 0),
-    "type": (_integer, 0),
-    "type_filling": (_integer, 0),
-    "type_time": (_integer, 0),
-    "expiration": (_expiration, 0),
-    "comment": (_text, ""),
-    "position": (_integer, 0),
-    "position_by": (_integer, 0),
-}
-assert tuple(_REQUEST_FIELDS) == TradeRequest._fields
-
-
-def _trade_request(request: object) -> dict[str, Any]:
-    """A request dict checked and completed with the module's defaults, in TradeRequest order."""
-    if not isinstance(request, dict) or "action" not in request:
-        raise _CallFailed(c.RES_E_INVALID_PARAMS)
-    unknown = set(request) - set(_REQUEST_FIELDS)
-    if unknown:
-        raise _CallFailed(c.RES_E_INVALID_PARAMS)
-    return {
-        name: read(request[name]) if name in request else default
-        for name, (read, default) in _REQUEST_FIELDS.items()
-    }
 
 
 def _found(array: np.ndarray) -> np.ndarray:
@@ -486,8 +424,8 @@ class SimTerminal:
         assert self._broker is not None and self._clock is not None
         self._broker.process(self._clock.now_msc())
 
-    def _spec(self, symbol: object) -> SymbolSpec:
-        spec = self._symbols.get(_text(symbol))
+    def _spec(self, symbol: str) -> SymbolSpec:
+        spec = self._symbols.get(symbol)
         if spec is None:
             raise _CallFailed(c.RES_E_NOT_FOUND)
         return spec
@@ -497,15 +435,14 @@ class SimTerminal:
         assert self._login is not None  # set whenever the terminal is connected
         return self._login
 
-    def _authenticate(self, login: object, password: object, server: object) -> int:
+    def _authenticate(self, account: int, password: str | None, server: str | None) -> int:
         if server is not None and server != self.config.server:
             raise _CallFailed(c.RES_E_AUTH_FAILED)
-        account = _integer(login)
         if password is None:
             # Like a terminal with a saved password: a known account connects.
             known = self.broker.account_info(account) is not None
         else:
-            known = self.broker.authenticate(account, _text(password))
+            known = self.broker.authenticate(account, password)
         if not known:
             raise _CallFailed(c.RES_E_AUTH_FAILED)
         return account
@@ -523,13 +460,15 @@ class SimTerminal:
         timeout: int | None = None,
         portable: bool = False,
     ) -> bool:
-        """Connect to the (simulated) terminal, logging into ``login`` or the configured account."""
+        """Connect to the (simulated) terminal, logging into ``login`` or the configured account.
+
+        ``path`` (the terminal to start) is reported back as ``terminal_info().path``; ``timeout``
+        and ``portable`` have nothing to change here.
+        """
         if self.faults.disconnected:
             raise _CallFailed(c.RES_E_INTERNAL_FAIL_CONNECT)
         if path is not None:
-            self._path = _text(path)
-        if timeout is not None:
-            _integer(timeout)
+            self._path = path
         account = login if login is not None else self.config.login
         if account is None:
             account = self.broker.default_login()
@@ -543,19 +482,24 @@ class SimTerminal:
     def login(
         self,
         login: int,
-        *,
         password: str | None = None,
         server: str | None = None,
+        *,
         timeout: int | None = None,
     ) -> bool:
         """Switch to another account of the same server."""
         self._login = self._authenticate(login, password, server)
         return True
 
-    def shutdown(self) -> None:
-        """Disconnect; every call but ``last_error`` fails with -10004 until ``initialize()``."""
+    def shutdown(self) -> bool:
+        """Disconnect; every call but ``last_error`` fails with -10004 until ``initialize()``.
+
+        Returns True, as the module does: it only closes its end of the link, so no fault delays it.
+        """
         self._connected = False
         self._books.clear()
+        self._last_error = _OK
+        return True
 
     def last_error(self) -> tuple[int, str]:
         """``(code, message)`` of the last call."""
@@ -612,11 +556,11 @@ class SimTerminal:
         """Every symbol, or those in ``group`` (e.g. ``"*USD*,!EUR*"``)."""
         names: Iterable[str] = self._symbols
         if group is not None:
-            names = filter(group_matcher(_text(group)), names)
+            names = filter(group_matcher(group), names)
         return tuple(self._symbol_info(self._symbols[name]) for name in names)
 
     @_api_call(None)
-    def symbol_info(self, symbol: str) -> SymbolInfo | None:
+    def symbol_info(self, symbol: str, /) -> SymbolInfo | None:
         """A symbol's specification and current prices."""
         return self._symbol_info(self._spec(symbol))
 
@@ -736,12 +680,12 @@ class SimTerminal:
         return round(profit / ticks, 8)
 
     @_api_call(None)
-    def symbol_info_tick(self, symbol: str) -> Tick | None:
+    def symbol_info_tick(self, symbol: str, /) -> Tick | None:
         """The symbol's newest tick."""
         return self.market.last_tick(self._spec(symbol).name)
 
     @_api_call(False)
-    def symbol_select(self, symbol: str, enable: bool = True) -> bool:
+    def symbol_select(self, symbol: str, enable: bool = True, /) -> bool:
         """Show or hide a symbol in Market Watch; one with open positions or orders cannot be hidden."""
         name = self._spec(symbol).name
         if enable:
@@ -759,7 +703,7 @@ class SimTerminal:
     # ------------------------------------------------------------------ market book
 
     @_api_call(False)
-    def market_book_add(self, symbol: str) -> bool:
+    def market_book_add(self, symbol: str, /) -> bool:
         """Subscribe to a symbol's market depth (and show it in Market Watch)."""
         name = self._spec(symbol).name
         self._hidden.discard(name)
@@ -767,7 +711,7 @@ class SimTerminal:
         return True
 
     @_api_call(None)
-    def market_book_get(self, symbol: str) -> tuple[BookInfo, ...] | None:
+    def market_book_get(self, symbol: str, /) -> tuple[BookInfo, ...] | None:
         """A depth of ``BOOK_DEPTH`` levels each side around the current bid/ask, best prices inner."""
         spec = self._spec(symbol)
         if spec.name not in self._books:
@@ -790,7 +734,7 @@ class SimTerminal:
         return (*sells, *buys)
 
     @_api_call(False)
-    def market_book_release(self, symbol: str) -> bool:
+    def market_book_release(self, symbol: str, /) -> bool:
         """Unsubscribe from a symbol's market depth."""
         name = self._spec(symbol).name
         if name not in self._books:
@@ -802,17 +746,17 @@ class SimTerminal:
 
     @_api_call(None)
     def copy_rates_from(
-        self, symbol: str, timeframe: int, date_from: datetime | int | float, count: int
+        self, symbol: str, timeframe: int, date_from: int, count: int, /
     ) -> np.ndarray | None:
         """``count`` bars opened at or before ``date_from``, oldest first."""
         rates = self.market.rates_from(
-            self._spec(symbol).name, _timeframe(timeframe), _seconds(date_from), _count(count)
+            self._spec(symbol).name, _timeframe(timeframe), date_from, _count(count)
         )
         return _found(rates)
 
     @_api_call(None)
     def copy_rates_from_pos(
-        self, symbol: str, timeframe: int, start_pos: int, count: int
+        self, symbol: str, timeframe: int, start_pos: int, count: int, /
     ) -> np.ndarray | None:
         """``count`` bars from position ``start_pos`` (0 = the current bar) back in time, oldest first."""
         rates = self.market.rates_from_pos(
@@ -822,43 +766,29 @@ class SimTerminal:
 
     @_api_call(None)
     def copy_rates_range(
-        self,
-        symbol: str,
-        timeframe: int,
-        date_from: datetime | int | float,
-        date_to: datetime | int | float,
+        self, symbol: str, timeframe: int, date_from: int, date_to: int, /
     ) -> np.ndarray | None:
         """The bars opened within ``[date_from, date_to]``."""
         name = self._spec(symbol).name
         tf = _timeframe(timeframe)
-        start, end = _seconds(date_from), _seconds(date_to)
-        if end < start:
+        if date_to < date_from:
             raise _CallFailed(c.RES_E_INVALID_PARAMS)
-        return self.market.rates_range(name, tf, start, end)
+        return self.market.rates_range(name, tf, date_from, date_to)
 
     @_api_call(None)
-    def copy_ticks_from(
-        self, symbol: str, date_from: datetime | int | float, count: int, flags: int
-    ) -> np.ndarray | None:
+    def copy_ticks_from(self, symbol: str, date_from: int, count: int, flags: int, /) -> np.ndarray | None:
         """``count`` ticks from ``date_from`` on."""
         name = self._spec(symbol).name
-        ticks = self.market.ticks_from(name, _msc(date_from), _count(count), _tick_flags(flags))
+        ticks = self.market.ticks_from(name, date_from * 1000, _count(count), _tick_flags(flags))
         return _found(ticks)
 
     @_api_call(None)
-    def copy_ticks_range(
-        self,
-        symbol: str,
-        date_from: datetime | int | float,
-        date_to: datetime | int | float,
-        flags: int,
-    ) -> np.ndarray | None:
-        """The ticks within ``[date_from, date_to]``."""
+    def copy_ticks_range(self, symbol: str, date_from: int, date_to: int, flags: int, /) -> np.ndarray | None:
+        """The ticks within ``[date_from, date_to]`` (the module asks from and to the whole second)."""
         name = self._spec(symbol).name
-        start, end = _msc(date_from), _msc(date_to)
-        if end < start:
+        if date_to < date_from:
             raise _CallFailed(c.RES_E_INVALID_PARAMS)
-        return self.market.ticks_range(name, start, end, _tick_flags(flags))
+        return self.market.ticks_range(name, date_from * 1000, date_to * 1000, _tick_flags(flags))
 
     # ------------------------------------------------------------------ orders and positions
 
@@ -871,11 +801,7 @@ class SimTerminal:
     ) -> tuple[R, ...]:
         """The account's open records from ``fetch`` (the broker's orders or positions), filtered by
         ``symbol``, ``group`` mask or ``ticket`` (which the broker applies first: one record built)."""
-        return _filtered(
-            fetch(self._account, _optional_ticket(ticket)),
-            symbol=None if symbol is None else _text(symbol),
-            group=None if group is None else _text(group),
-        )
+        return _filtered(fetch(self._account, ticket), symbol=symbol, group=group)
 
     @_api_call(None)
     def orders_total(self) -> int | None:
@@ -884,7 +810,7 @@ class SimTerminal:
 
     @_api_call(None)
     def orders_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...] | None:
         """Pending orders, filtered by ``symbol``, ``group`` mask or ``ticket``."""
         return self._open(self.broker.orders, symbol, group, ticket)
@@ -896,92 +822,80 @@ class SimTerminal:
 
     @_api_call(None)
     def positions_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None:
         """Open positions, filtered by ``symbol``, ``group`` mask or ``ticket``."""
         return self._open(self.broker.positions, symbol, group, ticket)
 
     @_api_call(None)
-    def order_calc_margin(self, action: int, symbol: str, volume: float, price: float) -> float | None:
+    def order_calc_margin(self, action: int, symbol: str, volume: float, price: float, /) -> float | None:
         """Margin in the account currency for ``volume`` lots at ``price``."""
         order_type = _order_side(action)
         name = self._spec(symbol).name
-        return self.broker.calc_margin(self._account, order_type, name, _volume(volume), _number(price))
+        return self.broker.calc_margin(self._account, order_type, name, _volume(volume), price)
 
     @_api_call(None)
     def order_calc_profit(
-        self, action: int, symbol: str, volume: float, price_open: float, price_close: float
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float, /
     ) -> float | None:
         """Profit in the account currency of a trade from ``price_open`` to ``price_close``."""
         order_type = _order_side(action)
         name = self._spec(symbol).name
         return self.broker.calc_profit(
-            self._account, order_type, name, _volume(volume), _number(price_open), _number(price_close)
+            self._account, order_type, name, _volume(volume), price_open, price_close
         )
 
     @_api_call(None)
-    def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None:
+    def order_check(self, request: dict[str, Any], /) -> OrderCheckResult | None:
         """Whether the account could carry out ``request``, and the margin it would take."""
-        fields = _trade_request(request)
-        return self.broker.check(self._account, fields)
+        return self.broker.check(self._account, request)
 
     @_api_call(None)
-    def order_send(self, request: dict[str, Any]) -> OrderSendResult | None:
+    def order_send(self, request: dict[str, Any], /) -> OrderSendResult | None:
         """Send a trade request; the result carries the broker's retcode."""
-        fields = _trade_request(request)
         # The requote fault may have changed through ``faults`` directly: hand its rate over now.
         self.broker.requote_rate = self.faults.requote_rate
-        return self.broker.send(self._account, fields, autotrading=self.faults.autotrading)
+        return self.broker.send(self._account, request, autotrading=self.faults.autotrading)
 
     # ------------------------------------------------------------------ account history
-
-    def _history_span(
-        self, date_from: object, date_to: object, ticket: int | None, position: int | None
-    ) -> tuple[int, int]:
-        if date_from is None and date_to is None and (ticket is not None or position is not None):
-            return _ALL_TIME
-        if date_from is None or date_to is None:
-            raise _CallFailed(c.RES_E_INVALID_PARAMS)
-        start, end = _msc(date_from), _msc(date_to)
-        if end < start:
-            raise _CallFailed(c.RES_E_INVALID_PARAMS)
-        return start, end
 
     def _history(
         self,
         fetch: Callable[[int, int, int], Iterable[R]],
-        date_from: datetime | int | float | None,
-        date_to: datetime | int | float | None,
+        date_from: int | None,
+        date_to: int | None,
         group: str | None,
         ticket: int | None,
         position: int | None,
         ticket_field: str,
     ) -> tuple[R, ...]:
         """History records of the account from ``fetch`` (the broker's orders or deals), filtered
-        by dates, ``group``, ``ticket`` (matched on ``ticket_field``) or ``position``."""
-        order_ticket, position_id = _optional_ticket(ticket), _optional_ticket(position)
-        start, end = self._history_span(date_from, date_to, order_ticket, position_id)
+        by dates and ``group``, or all time's by ``ticket`` (matched on ``ticket_field``) or
+        ``position``."""
+        if date_from is None or date_to is None:
+            start, end = _ALL_TIME
+        else:
+            start, end = _msc_span(date_from, date_to)
         return _filtered(
             fetch(self._account, start, end),
-            group=None if group is None else _text(group),
-            ticket=order_ticket,
+            group=group,
+            ticket=ticket,
             ticket_field=ticket_field,
-            position=position_id,
+            position=position,
         )
 
     @_api_call(None)
-    def history_orders_total(
-        self, date_from: datetime | int | float, date_to: datetime | int | float
-    ) -> int | None:
+    def history_orders_total(self, date_from: int, date_to: int, /) -> int | None:
         """How many history orders fall within the dates."""
-        start, end = self._history_span(date_from, date_to, None, None)
-        return len(self.broker.history_orders(self._account, start, end))
+        return len(self.broker.history_orders(self._account, *_msc_span(date_from, date_to)))
 
     @_api_call(None)
     def history_orders_get(
         self,
-        date_from: datetime | int | float | None = None,
-        date_to: datetime | int | float | None = None,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        /,
+        *,
         group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
@@ -992,18 +906,17 @@ class SimTerminal:
         )
 
     @_api_call(None)
-    def history_deals_total(
-        self, date_from: datetime | int | float, date_to: datetime | int | float
-    ) -> int | None:
+    def history_deals_total(self, date_from: int, date_to: int, /) -> int | None:
         """How many deals fall within the dates."""
-        start, end = self._history_span(date_from, date_to, None, None)
-        return len(self.broker.history_deals(self._account, start, end))
+        return len(self.broker.history_deals(self._account, *_msc_span(date_from, date_to)))
 
     @_api_call(None)
     def history_deals_get(
         self,
-        date_from: datetime | int | float | None = None,
-        date_to: datetime | int | float | None = None,
+        date_from: int | None = None,
+        date_to: int | None = None,
+        /,
+        *,
         group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
@@ -1011,3 +924,35 @@ class SimTerminal:
         """Deals within the dates (``group`` filter), or of an order (``ticket``) or ``position``."""
         # For deals the module's ticket= is the ticket of the order that made them.
         return self._history(self.broker.history_deals, date_from, date_to, group, ticket, position, "order")
+
+    # ------------------------------------------------------------------ the package's helpers
+
+    def Buy(
+        self,
+        symbol: str,
+        volume: float,
+        price: float | None = None,
+        *,
+        comment: str | None = None,
+        ticket: int | None = None,
+    ) -> OrderSendResult | None:
+        """The package's ``Buy`` on this terminal (``terminal.helpers``)."""
+        return helpers.buy(self, symbol, volume, price, comment=comment, ticket=ticket)
+
+    def Sell(
+        self,
+        symbol: str,
+        volume: float,
+        price: float | None = None,
+        *,
+        comment: str | None = None,
+        ticket: int | None = None,
+    ) -> OrderSendResult | None:
+        """The package's ``Sell`` on this terminal (``terminal.helpers``)."""
+        return helpers.sell(self, symbol, volume, price, comment=comment, ticket=ticket)
+
+    def Close(
+        self, symbol: str, *, comment: str | None = None, ticket: int | None = None
+    ) -> bool | Literal["Partially"] | None:
+        """The package's ``Close`` on this terminal (``terminal.helpers``)."""
+        return helpers.close(self, symbol, comment=comment, ticket=ticket)

@@ -27,7 +27,8 @@ from .records import (
 
 __all__ = ["API_FUNCTIONS", "TerminalAPI", "TimeArg"]
 
-# Times are accepted as datetime (UTC when naive, as the module does) or epoch seconds.
+# Dates are epoch seconds (int, or float truncated) or a datetime; the module takes a datetime's
+# timestamp(), so a naive one is read in the host's local time zone.
 TimeArg = datetime | int | float
 
 API_FUNCTIONS: tuple[str, ...] = (
@@ -68,7 +69,13 @@ API_FUNCTIONS: tuple[str, ...] = (
 
 @runtime_checkable
 class TerminalAPI(Protocol):
-    """What every terminal backend offers: the MetaTrader5 module's functions, same signatures."""
+    """What every terminal backend offers: the MetaTrader5 module's functions, in its call forms.
+
+    Positional-only parameters (before ``/``) are those the module takes only by position, and
+    keyword-only ones (after ``*``) those it takes only by name (``terminal.callforms`` has the
+    details: ``initialize`` and ``login`` also ignore keywords they do not know, ``order_send`` also
+    takes the request's fields as keywords).
+    """
 
     def initialize(
         self,
@@ -84,13 +91,13 @@ class TerminalAPI(Protocol):
     def login(
         self,
         login: int,
-        *,
         password: str | None = None,
         server: str | None = None,
+        *,
         timeout: int | None = None,
     ) -> bool: ...
 
-    def shutdown(self) -> None: ...
+    def shutdown(self) -> bool: ...
 
     def version(self) -> tuple[int, int, str] | None: ...
 
@@ -104,77 +111,81 @@ class TerminalAPI(Protocol):
 
     def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...] | None: ...
 
-    def symbol_info(self, symbol: str) -> SymbolInfo | None: ...
+    def symbol_info(self, symbol: str, /) -> SymbolInfo | None: ...
 
-    def symbol_info_tick(self, symbol: str) -> Tick | None: ...
+    def symbol_info_tick(self, symbol: str, /) -> Tick | None: ...
 
-    def symbol_select(self, symbol: str, enable: bool = True) -> bool: ...
+    def symbol_select(self, symbol: str, enable: bool = True, /) -> bool: ...
 
-    def market_book_add(self, symbol: str) -> bool: ...
+    def market_book_add(self, symbol: str, /) -> bool: ...
 
-    def market_book_get(self, symbol: str) -> tuple[BookInfo, ...] | None: ...
+    def market_book_get(self, symbol: str, /) -> tuple[BookInfo, ...] | None: ...
 
-    def market_book_release(self, symbol: str) -> bool: ...
+    def market_book_release(self, symbol: str, /) -> bool: ...
 
     def copy_rates_from(
-        self, symbol: str, timeframe: int, date_from: TimeArg, count: int
+        self, symbol: str, timeframe: int, date_from: TimeArg, count: int, /
     ) -> np.ndarray | None: ...
 
     def copy_rates_from_pos(
-        self, symbol: str, timeframe: int, start_pos: int, count: int
+        self, symbol: str, timeframe: int, start_pos: int, count: int, /
     ) -> np.ndarray | None: ...
 
     def copy_rates_range(
-        self, symbol: str, timeframe: int, date_from: TimeArg, date_to: TimeArg
+        self, symbol: str, timeframe: int, date_from: TimeArg, date_to: TimeArg, /
     ) -> np.ndarray | None: ...
 
     def copy_ticks_from(
-        self, symbol: str, date_from: TimeArg, count: int, flags: int
+        self, symbol: str, date_from: TimeArg, count: int, flags: int, /
     ) -> np.ndarray | None: ...
 
     def copy_ticks_range(
-        self, symbol: str, date_from: TimeArg, date_to: TimeArg, flags: int
+        self, symbol: str, date_from: TimeArg, date_to: TimeArg, flags: int, /
     ) -> np.ndarray | None: ...
 
     def orders_total(self) -> int | None: ...
 
     def orders_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...] | None: ...
 
-    def order_calc_margin(self, action: int, symbol: str, volume: float, price: float) -> float | None: ...
+    def order_calc_margin(self, action: int, symbol: str, volume: float, price: float, /) -> float | None: ...
 
     def order_calc_profit(
-        self, action: int, symbol: str, volume: float, price_open: float, price_close: float
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float, /
     ) -> float | None: ...
 
-    def order_check(self, request: dict[str, Any]) -> OrderCheckResult | None: ...
+    def order_check(self, request: dict[str, Any], /) -> OrderCheckResult | None: ...
 
-    def order_send(self, request: dict[str, Any]) -> OrderSendResult | None: ...
+    def order_send(self, request: dict[str, Any], /) -> OrderSendResult | None: ...
 
     def positions_total(self) -> int | None: ...
 
     def positions_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradePosition, ...] | None: ...
 
-    def history_orders_total(self, date_from: TimeArg, date_to: TimeArg) -> int | None: ...
+    def history_orders_total(self, date_from: TimeArg, date_to: TimeArg, /) -> int | None: ...
 
     def history_orders_get(
         self,
         date_from: TimeArg | None = None,
         date_to: TimeArg | None = None,
+        /,
+        *,
         group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
     ) -> tuple[TradeOrder, ...] | None: ...
 
-    def history_deals_total(self, date_from: TimeArg, date_to: TimeArg) -> int | None: ...
+    def history_deals_total(self, date_from: TimeArg, date_to: TimeArg, /) -> int | None: ...
 
     def history_deals_get(
         self,
         date_from: TimeArg | None = None,
         date_to: TimeArg | None = None,
+        /,
+        *,
         group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
