@@ -68,7 +68,9 @@ async def test_calls_are_routed_and_answered_like_the_module() -> None:
         with pytest.raises(BadRequest, match="unknown simulator control"):
             await pool.sim_control("T1", "no-such-control")
         with pytest.raises(BadRequest, match="TypeError"):
-            await pool.call("T1", "symbol_info")  # missing argument
+            await pool.call("T1", "symbol_info", symbol="BTCUSD")  # the module takes no keywords here
+        assert await pool.call("T1", "symbol_info") is None  # missing argument: refused, as the module does
+        assert pool.last_error("T1") == (c.RES_E_INVALID_PARAMS, "Invalid arguments")
         status = pool.status("T1")
         assert (status.status, status.symbols, status.accounts, status.restarts) == (
             "up",

@@ -24,6 +24,15 @@ EXPECTED_OUTPUT = {
     "ticks.py": ["EURUSD ticks received: 1000", "USDJPY ticks from", "(-2,"],
     "trading.py": ["retcode=10009", "positions left: 0", "pending orders left: 0", "retcode=10014"],
     "history.py": ["history orders:", "deals of position", "history orders on *BTC*: 2", "(-2,"],
+    "helpers.py": [
+        "Buy: retcode=10009",
+        "Sell: retcode=10009",
+        "equal: True",
+        "Close: True",
+        "positions left: 0",
+        """int volume: None (-2, 'Invalid "volume" argument')""",
+        "positional symbol: None (-2, 'Unnamed arguments not allowed')",
+    ],
 }
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,25 +10,14 @@ import pytest
 
 from mt5gateway.terminal import RATES_DTYPE, TICKS_DTYPE, constants, records
 
+from .official_wheel import OfficialWheel
+
 
 @pytest.fixture(scope="session")
-def official_constants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+def official_constants(official: OfficialWheel) -> dict[str, int]:
     """Name -> value of every constant assigned in the official wheel's ``__init__.py``."""
-    folder = tmp_path_factory.mktemp("mt5wheel")
-    command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        "--platform", "win_amd64", "--python-version", "3.11", "-d", str(folder), "MetaTrader5",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    wheels = list(folder.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
-        if os.environ.get("CI") or os.environ.get("MT5GW_REQUIRE_SERVICES"):
-            pytest.fail(f"could not download the MetaTrader5 wheel: {done.stderr.strip()}")
-        pytest.skip("the package registry is out of reach; cannot download the MetaTrader5 wheel")
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        source = wheel.read("MetaTrader5/__init__.py").decode("utf-8")
     found: dict[str, int] = {}
-    for node in ast.parse(source).body:
+    for node in ast.parse(official.init_source).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
             if name.isupper():

@@ -75,8 +75,13 @@ class BackendSpec:
         return self.sim_start_msc + int(elapsed_ms * self.sim_speed)
 
     def initialize_kwargs(self) -> dict[str, Any]:
-        """The arguments of this terminal's ``initialize``: its own path, login, password and server."""
-        kwargs: dict[str, Any] = {"path": self.path}
+        """The arguments of this terminal's ``initialize``: its own path, login, password and server.
+
+        Only those configured: the module refuses ``path=None`` (``Invalid "path" argument``).
+        """
+        kwargs: dict[str, Any] = {}
+        if self.path is not None:
+            kwargs["path"] = self.path
         if self.login is not None:
             kwargs["login"] = self.login
         if self.password is not None:
