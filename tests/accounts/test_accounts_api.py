@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from mt5gateway.accounts import history_window
 from mt5gateway.terminal import AccountInfo, TradeDeal, TradeOrder, TradePosition
 from tests.trading.gateway import EUR_ACCOUNT, HEDGING, NETTING, Live
 
@@ -130,3 +131,12 @@ def test_a_restarted_terminal_is_switched_again(live: Live) -> None:
     again = client.get(f"/api/accounts/{NETTING}").json()
     assert again["account"]["login"] == NETTING
     assert again["metadata"]["login_switch_ms"] > 0
+
+
+def test_history_window_reads_a_time_without_zone_as_utc() -> None:
+    # The terminal would read a naive datetime in its host's zone; the API's times are UTC.
+    start, end = history_window(datetime(2025, 1, 1), datetime(2025, 1, 2, tzinfo=UTC))
+    assert start == datetime(2025, 1, 1, tzinfo=UTC) and start.tzinfo is UTC
+    assert end == datetime(2025, 1, 2, tzinfo=UTC)
+    start, end = history_window(None, None)
+    assert start.tzinfo is UTC and end.tzinfo is UTC

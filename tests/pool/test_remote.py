@@ -88,6 +88,18 @@ async def test_agent_serves_a_terminal_end_to_end() -> None:
             assert symbols and all(isinstance(s, SymbolInfo) and "USD" in s.name for s in symbols)
             assert await pool.call("R1", "symbol_info", "NOSUCH") is None
             assert pool.last_error("R1") == (c.RES_E_NOT_FOUND, (await pool.call("R1", "last_error"))[1])
+            # the agent's terminal checks arguments as the module does, and its message comes back
+            assert await pool.call("R1", "positions_get", "BTCUSD") is None
+            assert pool.last_error("R1") == (c.RES_E_INVALID_PARAMS, "Unnamed arguments not allowed")
+            request = {
+                "action": c.TRADE_ACTION_DEAL,
+                "symbol": "BTCUSD",
+                "volume": 1,
+                "type": c.ORDER_TYPE_BUY,
+            }
+            assert await pool.call("R1", "order_check", request) is None
+            assert pool.last_error("R1") == (c.RES_E_INVALID_PARAMS, 'Invalid "volume" argument')
+            assert (await pool.call("R1", "order_check", request | {"volume": 1.0})).retcode == 0
             event = await asyncio.wait_for(anext(ticks), 10.0)
             while event.terminal_id != "R1":
                 event = await asyncio.wait_for(anext(ticks), 10.0)

@@ -11,6 +11,7 @@ import pytest
 
 from mt5gateway.terminal import constants as c
 from mt5gateway.trading.journal import idempotency_tag
+from mt5gateway.trading.schemas import COMMENT_MAX_LENGTH
 
 from .gateway import HEDGING, KEYS, NETTING, Live
 
@@ -109,6 +110,21 @@ def test_validation_refusals_name_field_and_limit_and_send_nothing(
     assert live.bridge.trading.sends == sends
     # Nothing was sent, so the key is free again: the corrected order goes through with it.
     assert live.bridge.journal.get("trader", k) is None
+
+
+def test_a_comment_of_the_longest_length_fits_the_module_and_a_longer_one_is_refused(live: Live) -> None:
+    client = live.client()
+    longest = "c" * COMMENT_MAX_LENGTH  # with the tag: the 29 UTF-16 units the MetaTrader5 module takes
+    placed = post_order(
+        client, {"symbol": "BTCUSD", "side": "buy", "volume": 0.01, "comment": longest}, key()
+    )
+    assert placed.status_code == 200, placed.text
+    for comment in ("c" * (COMMENT_MAX_LENGTH + 1), "\U0001f680" * 8):  # eight rockets take 16 units
+        refused = post_order(
+            client, {"symbol": "BTCUSD", "side": "buy", "volume": 0.01, "comment": comment}, key()
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["field"] == "comment"
 
 
 def test_unknown_symbol_is_404(live: Live) -> None:

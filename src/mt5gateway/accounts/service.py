@@ -50,10 +50,18 @@ class AccountRef:
 
 
 def history_window(date_from: datetime | None, date_to: datetime | None) -> tuple[datetime, datetime]:
-    """The (from, to) of a history view: the last 30 days unless given."""
-    end = date_to or datetime.now(UTC) + _CLOCK_SLACK
-    start = date_from or end - _DEFAULT_HISTORY - _CLOCK_SLACK
+    """The (from, to) of a history view: the last 30 days unless given.
+
+    A time without a zone is UTC, as the API's times are (the MetaTrader5 module would read a naive
+    datetime in the host's local zone).
+    """
+    end = _utc(date_to) if date_to else datetime.now(UTC) + _CLOCK_SLACK
+    start = _utc(date_from) if date_from else end - _DEFAULT_HISTORY - _CLOCK_SLACK
     return start, end
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _now_iso() -> str:

@@ -2,7 +2,8 @@
 
 Owns the constants (same names and values as the official module), the record named tuples, the
 numpy dtypes, ``last_error`` codes and retcode names, timeframes, the ``TerminalAPI`` Protocol every
-backend implements, and the backend for the official module.
+backend implements, the module's call forms and argument checks (``callforms``), its ``Buy``,
+``Sell`` and ``Close`` helpers (``helpers``), and the backend for the official module.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "COMMENT_MAX_LENGTH",
@@ -27,8 +27,9 @@ Side = Literal["buy", "sell"]
 OrderKind = Literal["market", "limit", "stop", "stop_limit"]
 FillingName = Literal["fok", "ioc", "return"]
 
-# The room left for a client's comment once the idempotency tag takes its place (MT5 keeps 31 chars).
-COMMENT_MAX_LENGTH = 16
+# The room left for a client's comment once the idempotency tag ("#" + 12 + " ") takes its place:
+# the MetaTrader5 module refuses a comment over 29 UTF-16 units (`Invalid "comment" argument`).
+COMMENT_MAX_LENGTH = 15
 # Logins, tickets and magic numbers fit a signed 64-bit integer (what JSON encoders and SQLite take).
 MAX_ID = 2**63 - 1
 
@@ -56,6 +57,16 @@ class OrderRequest(BaseModel):
     login: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Trade on this account (default: the symbol's terminal)."
     )
+
+    @field_validator("comment")
+    @classmethod
+    def _comment_fits_mt5(cls, comment: str) -> str:
+        # MT5 counts UTF-16 units: a character beyond the BMP (an emoji) takes two.
+        if len(comment.encode("utf-16-le")) // 2 > COMMENT_MAX_LENGTH:
+            raise ValueError(
+                f"the comment takes more than {COMMENT_MAX_LENGTH} UTF-16 units (an emoji takes 2)"
+            )
+        return comment
 
 
 class OrderModify(BaseModel):
