@@ -27,7 +27,8 @@ NETTING_PASSWORD = "demo2"
 
 def _terminal(login: int | None = None, password: str | None = None) -> SimTerminal:
     terminal = SimTerminal(SimConfig(seed=1, clock=CLOCK, db_path=":memory:"))
-    if not terminal.initialize(login=login, password=password):
+    credentials = {} if login is None else {"login": login, "password": password}
+    if not terminal.initialize(**credentials):
         raise RuntimeError(f"initialize failed: {terminal.last_error()}")
     return terminal
 

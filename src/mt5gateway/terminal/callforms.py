@@ -123,13 +123,6 @@ def _signed64(value: object, message: str) -> int:
     return int(value)
 
 
-def _double(value: object, message: str) -> float:
-    """A request's price or volume: only a ``float`` (or subclass, e.g. ``numpy.float64``)."""
-    if isinstance(value, float):
-        return value
-    raise ArgumentError(message)
-
-
 def _truncated(seconds: float) -> int:
     """A float as the module's C cast to a 32-bit int makes it (out of range or NaN: INT_MIN)."""
     if math.isfinite(seconds) and _INT32[0] <= seconds < 2**31:
@@ -159,10 +152,6 @@ def _symbol(value: object) -> str:
 
 
 # ``PyArg_ParseTuple`` conversions: a value they cannot convert raises (and the module leaks it).
-
-
-def _c_object(value: Any, _: int) -> Any:
-    return value
 
 
 def _c_int(value: Any, _: int) -> int:
@@ -196,7 +185,6 @@ def _c_bool(value: Any, _: int) -> bool:
 
 
 _CONVERSIONS: dict[str, Callable[[object, int], Any]] = {
-    "O": _c_object,
     "i": _c_int,
     "d": _c_double,
     "k": _c_unsigned_long,
@@ -222,25 +210,34 @@ def _positional(function: str, *formats: str) -> Form:
     """A positional-only function: one of ``formats`` (by argument count), each argument written
     as its ``PyArg_ParseTuple`` code (``O`` when the function takes it as is) followed by the check
     made afterwards (``s`` symbol, ``t`` date) if any, e.g. ``"Os i Ot i"``."""
-    by_count = {len(f.split()): [(code[0], _CHECKS.get(code[1:])) for code in f.split()] for f in formats}
+    # Per argument count: the (index, conversion) of the converted arguments, then the (index, check)
+    # of the checked ones; most arguments are taken as they are (this runs on every call).
+    steps: dict[
+        int, tuple[list[tuple[int, Callable[[Any, int], Any]]], list[tuple[int, Callable[[Any], Any]]]]
+    ] = {}
+    for layout in formats:
+        codes = layout.split()
+        steps[len(codes)] = (
+            [(index, _CONVERSIONS[code[0]]) for index, code in enumerate(codes) if code[0] != "O"],
+            [(index, _CHECKS[code[1:]]) for index, code in enumerate(codes) if code[1:]],
+        )
 
     def form(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
         if kwargs:
             raise TypeError(f"{function}() takes no keyword arguments")
-        steps = by_count.get(len(args))
-        if steps is None:
+        found = steps.get(len(args))
+        if found is None:
             raise ArgumentError(INVALID_ARGUMENTS)
+        conversions, checks = found
+        values = list(args)
         try:
-            values = [
-                _CONVERSIONS[code](value, position)
-                for position, (value, (code, _)) in enumerate(zip(args, steps, strict=True), 1)
-            ]
+            for index, convert in conversions:
+                values[index] = convert(values[index], index + 1)
         except (TypeError, OverflowError) as failed:
             raise ArgumentError(INVALID_ARGUMENTS, failed) from None
-        for index, (_, check) in enumerate(steps):
-            if check is not None:
-                values[index] = check(values[index])
-        return tuple(values), {}
+        for index, check in checks:
+            values[index] = check(values[index])
+        return tuple(values), kwargs
 
     return form
 
@@ -331,43 +328,71 @@ def _symbols_get(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
     return ((group,) if group is not None else ()), {}
 
 
-def _u32(name: str) -> Callable[[object], int]:
-    return lambda value: _unsigned(value, 32, invalid(name))
+# Readers of the request fields: the usual value passes on the first test (every order reads them).
 
 
-def _u64(name: str) -> Callable[[object], int]:
-    return lambda value: _unsigned(value, 64, invalid(name))
+def _integer_field(name: str, bits: int) -> Callable[[object], int]:
+    message, limit = invalid(name), 1 << bits
+
+    def read(value: object) -> int:
+        if isinstance(value, int) and 0 <= value < limit:
+            return int(value)
+        return _unsigned(value, bits, message)
+
+    return read
+
+
+def _expiration_field(value: object) -> int:
+    return _signed64(value, invalid("expiration"))
 
 
 def _text_field(name: str, buffer: int) -> Callable[[object], str]:
-    return lambda value: _text(value, buffer, invalid(name))
+    message = invalid(name)
+
+    def read(value: object) -> str:
+        if isinstance(value, str) and len(value) + 1 < buffer and value.isascii():
+            return value
+        return _text(value, buffer, message)
+
+    return read
 
 
 def _double_field(name: str) -> Callable[[object], float]:
-    return lambda value: _double(value, invalid(name))
+    """A price or volume: only a ``float`` (or subclass, e.g. ``numpy.float64``)."""
+    message = invalid(name)
+
+    def read(value: object) -> float:
+        if isinstance(value, float):
+            return value
+        raise ArgumentError(message)
+
+    return read
 
 
 # The fields of a trade request, in the module's reading order (TradeRequest's), with how each is
 # read and its value when absent. Keys the module does not know are ignored.
 REQUEST_FIELDS: dict[str, tuple[Callable[[object], Any], Any]] = {
-    "action": (_u32("action"), 0),
-    "magic": (_u64("magic"), 0),
-    "order": (_u64("order"), 0),
+    "action": (_integer_field("action", 32), 0),
+    "magic": (_integer_field("magic", 64), 0),
+    "order": (_integer_field("order", 64), 0),
     "symbol": (_text_field("symbol", _SYMBOL_BUFFER), ""),
     "volume": (_double_field("volume"), 0.0),
     "price": (_double_field("price"), 0.0),
     "stoplimit": (_double_field("stoplimit"), 0.0),
     "sl": (_double_field("sl"), 0.0),
     "tp": (_double_field("tp"), 0.0),
-    "deviation": (_u64("deviation"), 0),
-    "type": (_u32("type"), 0),
-    "type_filling": (_u32("type_filling"), 0),
-    "type_time": (_u32("type_time"), 0),
-    "expiration": (lambda value: _signed64(value, invalid("expiration")), 0),
+    "deviation": (_integer_field("deviation", 64), 0),
+    "type": (_integer_field("type", 32), 0),
+    "type_filling": (_integer_field("type_filling", 32), 0),
+    "type_time": (_integer_field("type_time", 32), 0),
+    "expiration": (_expiration_field, 0),
     "comment": (_text_field("comment", _COMMENT_BUFFER), ""),
-    "position": (_u64("position"), 0),
-    "position_by": (_u64("position_by"), 0),
+    "position": (_integer_field("position", 64), 0),
+    "position_by": (_integer_field("position_by", 64), 0),
 }
+
+
+_REQUEST_DEFAULTS = {name: default for name, (_, default) in REQUEST_FIELDS.items()}
 
 
 def _trade_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
@@ -382,10 +407,10 @@ def _trade_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
         request = args[0]
     if not isinstance(request, dict):
         raise ArgumentError(INVALID_ARGUMENTS)
-    fields = {
-        name: read(request[name]) if name in request else default
-        for name, (read, default) in REQUEST_FIELDS.items()
-    }
+    fields = dict(_REQUEST_DEFAULTS)
+    for name, (read, _) in REQUEST_FIELDS.items():  # in the module's order: its first complaint is ours
+        if name in request:
+            fields[name] = read(request[name])
     return (fields,), {}
 
 
