@@ -19,7 +19,7 @@ from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.terminal import SimConfig, SimTerminal
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.api import API_FUNCTIONS
-from mt5gateway.terminal.helpers import HELPERS
+from mt5gateway.terminal.helpers import HELPERS, bound
 
 from ..sim.terminal_fixtures import SEED, START_MSC
 from .official_wheel import OfficialWheel
@@ -51,7 +51,7 @@ def _official_shape(definition: ast.FunctionDef) -> list[tuple[str, str, object]
 @pytest.mark.parametrize("name", HELPERS)
 def test_signatures_are_the_official_ones(official: OfficialWheel, name: str) -> None:
     theirs = _official_shape(_official_definitions(official)[name])
-    assert _shape(getattr(SimTerminal(), name)) == theirs
+    assert _shape(bound(SimTerminal())[name]) == theirs
     assert _shape(getattr(sim_module, name)) == theirs
     assert name in sim_module.__all__
 
@@ -72,11 +72,12 @@ class _Twins:
         definitions = list(_official_definitions(official).values())
         exec(compile(ast.Module(definitions, []), "<MetaTrader5 wheel>", "exec"), namespace)
         self.official = {name: namespace[name] for name in HELPERS}
+        self.mine = bound(self.ours)
 
     def both(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call helper ``name`` on both sides; their results and positions must be the same."""
         theirs = self.official[name](*args, **kwargs)
-        ours = getattr(self.ours, name)(*args, **kwargs)
+        ours = self.mine[name](*args, **kwargs)
         assert ours == theirs, f"{name}{args}{kwargs}: ours {ours}, official {theirs}"
         assert self.ours.positions_get() == self.theirs.positions_get()
         return ours
@@ -151,10 +152,10 @@ def test_helpers_fail_as_the_call_they_make(twins: _Twins) -> None:
     assert twins.both("Buy", "EURUSD", 0.1, 1.1) is None
     assert twins.ours.last_error() == (c.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
     # Where the official helpers read a field of a failed call's None, ours answer None as well.
-    assert twins.ours.Buy("EURUSD", 0.1) is None
+    assert twins.mine["Buy"]("EURUSD", 0.1) is None
     with pytest.raises(AttributeError):
         twins.official["Buy"]("EURUSD", 0.1)
-    assert twins.ours.Close("EURUSD", ticket=1) is None
+    assert twins.mine["Close"]("EURUSD", ticket=1) is None
     assert twins.ours.last_error() == (c.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
     with pytest.raises(TypeError):
         twins.official["Close"]("EURUSD", ticket=1)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from mt5gateway.terminal import constants as _constants
 from mt5gateway.terminal.api import API_FUNCTIONS
 from mt5gateway.terminal.constants import *  # noqa: F403  (the module exposes every constant)
-from mt5gateway.terminal.helpers import HELPERS
+from mt5gateway.terminal.helpers import HELPERS, bound
 from mt5gateway.terminal.records import (
     AccountInfo,
     BookInfo,
@@ -55,6 +55,7 @@ __author__ = "mt5gateway (simulated MetaTrader 5)"
 
 _SIMULATOR_CLASSES = ("ClockSpec", "SimConfig", "SimTerminal")
 _default_terminal: SimTerminal | None = None
+_helpers: dict[str, Any] = {}
 
 
 def _terminal_module() -> ModuleType:
@@ -80,8 +81,12 @@ def configure(config: SimConfig | None = None, **fields: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in API_FUNCTIONS or name in HELPERS:
+    if name in API_FUNCTIONS:
         return getattr(default_terminal(), name)
+    if name in HELPERS:
+        if not _helpers:
+            _helpers.update(bound(default_terminal()))
+        return _helpers[name]
     if name in _SIMULATOR_CLASSES:
         return getattr(_terminal_module(), name)
     if name == "__version__":

@@ -4,11 +4,11 @@ It behaves as the official module does towards a connected terminal: the same ar
 checks (``terminal.callforms``: what is positional, what is keyword, the types each takes and the
 messages when they are wrong), the record named tuples and numpy arrays it returns, and on failure
 ``None`` (``False`` for ``initialize``, ``login``, ``symbol_select`` and the market book calls) with
-``last_error()`` set to the official code. It also offers the package's ``Buy``, ``Sell`` and
-``Close`` helpers (``terminal.helpers``). Every call but ``last_error`` fails with -10004 "No IPC
+``last_error()`` set to the official code. Every call but ``last_error`` fails with -10004 "No IPC
 connection" before ``initialize()`` and while the ``disconnect`` fault is on (wrong arguments are
-refused before that, as the module refuses them before asking its terminal). Each call first lets the broker process the time that has passed, so
-SL/TP and pending orders trigger as the price path crosses them.
+refused before that, as the module refuses them before asking its terminal). Each call first lets
+the broker process the time that has passed, so SL/TP and pending orders trigger as the price path
+crosses them.
 
 ``SimConfig`` is plain, picklable data: the pool builds one ``SimTerminal`` from it in each worker.
 """
@@ -23,12 +23,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import numpy as np
 
 from mt5gateway.terminal import constants as c
-from mt5gateway.terminal import helpers
 from mt5gateway.terminal.callforms import FORMS, ArgumentError, leaked_error
 from mt5gateway.terminal.errors import ERROR_MESSAGES
 from mt5gateway.terminal.records import (
@@ -924,35 +923,3 @@ class SimTerminal:
         """Deals within the dates (``group`` filter), or of an order (``ticket``) or ``position``."""
         # For deals the module's ticket= is the ticket of the order that made them.
         return self._history(self.broker.history_deals, date_from, date_to, group, ticket, position, "order")
-
-    # ------------------------------------------------------------------ the package's helpers
-
-    def Buy(
-        self,
-        symbol: str,
-        volume: float,
-        price: float | None = None,
-        *,
-        comment: str | None = None,
-        ticket: int | None = None,
-    ) -> OrderSendResult | None:
-        """The package's ``Buy`` on this terminal (``terminal.helpers``)."""
-        return helpers.buy(self, symbol, volume, price, comment=comment, ticket=ticket)
-
-    def Sell(
-        self,
-        symbol: str,
-        volume: float,
-        price: float | None = None,
-        *,
-        comment: str | None = None,
-        ticket: int | None = None,
-    ) -> OrderSendResult | None:
-        """The package's ``Sell`` on this terminal (``terminal.helpers``)."""
-        return helpers.sell(self, symbol, volume, price, comment=comment, ticket=ticket)
-
-    def Close(
-        self, symbol: str, *, comment: str | None = None, ticket: int | None = None
-    ) -> bool | Literal["Partially"] | None:
-        """The package's ``Close`` on this terminal (``terminal.helpers``)."""
-        return helpers.close(self, symbol, comment=comment, ticket=ticket)

@@ -37,17 +37,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-__all__ = [
-    "FORMS",
-    "INVALID_ARGUMENTS",
-    "INVALID_COUNT",
-    "REQUEST_FIELDS",
-    "UNNAMED_NOT_ALLOWED",
-    "ArgumentError",
-    "Form",
-    "invalid",
-    "leaked_error",
-]
+__all__ = ["FORMS", "REQUEST_FIELDS", "ArgumentError", "Form", "invalid", "leaked_error"]
 
 INVALID_ARGUMENTS = "Invalid arguments"
 INVALID_COUNT = "Invalid number of arguments"
@@ -233,7 +223,7 @@ def _positional(function: str, *formats: str) -> Form:
         try:
             for index, convert in conversions:
                 values[index] = convert(values[index], index + 1)
-        except (TypeError, OverflowError) as failed:
+        except Exception as failed:  # what the C conversion raised (a TypeError, an OverflowError, ...)
             raise ArgumentError(INVALID_ARGUMENTS, failed) from None
         for index, check in checks:
             values[index] = check(values[index])

@@ -17,13 +17,15 @@ arguments and give the same results, on any backend offering the functions (``Te
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
 
 from . import constants as c
 from .api import TerminalAPI
 from .records import OrderSendResult
 
-__all__ = ["HELPERS", "buy", "close", "sell"]
+__all__ = ["HELPERS", "bound"]
 
 # The names the official package gives them.
 HELPERS = ("Buy", "Sell", "Close")
@@ -73,40 +75,29 @@ def _at_market(
     return result
 
 
-def buy(
-    api: TerminalAPI,
-    symbol: str,
-    volume: float,
-    price: float | None = None,
-    *,
-    comment: str | None = None,
-    ticket: int | None = None,
-) -> OrderSendResult | None:
-    """``Buy``: a buy deal at ``price``, or at the current ask (see the module docstring)."""
-    if price is not None:
-        return _deal(api, c.ORDER_TYPE_BUY, symbol, volume, price, comment, ticket)
-    return _at_market(api, c.ORDER_TYPE_BUY, symbol, volume, comment, ticket)
+def _deal_helper(api: TerminalAPI, order_type: int) -> Callable[..., OrderSendResult | None]:
+    """``Buy`` (``Sell``) on ``api``: a deal at ``price``, or at the current ask (bid)."""
+
+    def helper(
+        symbol: str,
+        volume: float,
+        price: float | None = None,
+        *,
+        comment: str | None = None,
+        ticket: int | None = None,
+    ) -> OrderSendResult | None:
+        if price is not None:
+            return _deal(api, order_type, symbol, volume, price, comment, ticket)
+        return _at_market(api, order_type, symbol, volume, comment, ticket)
+
+    return helper
 
 
-def sell(
-    api: TerminalAPI,
-    symbol: str,
-    volume: float,
-    price: float | None = None,
-    *,
-    comment: str | None = None,
-    ticket: int | None = None,
-) -> OrderSendResult | None:
-    """``Sell``: a sell deal at ``price``, or at the current bid (see the module docstring)."""
-    if price is not None:
-        return _deal(api, c.ORDER_TYPE_SELL, symbol, volume, price, comment, ticket)
-    return _at_market(api, c.ORDER_TYPE_SELL, symbol, volume, comment, ticket)
-
-
-def close(
+def _close(
     api: TerminalAPI, symbol: str, *, comment: str | None = None, ticket: int | None = None
 ) -> bool | Literal["Partially"] | None:
-    """``Close``: close ``symbol``'s positions, or the position ``ticket`` (see the module docstring).
+    """``Close`` on ``api``: close ``symbol``'s positions, or the position ``ticket`` (see the module
+    docstring).
 
     Each position is closed at its own symbol's price (the official helper prices them all from
     ``symbol``, which only matters when ``ticket`` is of another symbol).
@@ -124,3 +115,12 @@ def close(
     if closed == 0:
         return False
     return True if closed == len(positions) else "Partially"
+
+
+def bound(api: TerminalAPI) -> dict[str, Callable[..., Any]]:
+    """``Buy``, ``Sell`` and ``Close`` working on ``api``, by their official names."""
+    return {
+        "Buy": _deal_helper(api, c.ORDER_TYPE_BUY),
+        "Sell": _deal_helper(api, c.ORDER_TYPE_SELL),
+        "Close": functools.partial(_close, api),
+    }
