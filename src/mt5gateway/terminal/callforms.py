@@ -137,10 +137,6 @@ def _seconds(value: object) -> int:
     raise ArgumentError(INVALID_ARGUMENTS)
 
 
-def _symbol(value: object) -> str:
-    return _text(value, _SYMBOL_BUFFER, INVALID_ARGUMENTS)
-
-
 # ``PyArg_ParseTuple`` conversions: a value they cannot convert raises (and the module leaks it).
 
 
@@ -181,8 +177,10 @@ _CONVERSIONS: dict[str, Callable[[object, int], Any]] = {
     "p": _c_bool,
 }
 
-# What a positional function checks after converting: the symbol, a date, or nothing more.
-_CHECKS: dict[str, Callable[[Any], Any]] = {"s": _symbol, "t": _seconds}
+
+def _check_symbol(value: object) -> None:
+    if not (isinstance(value, str) and len(value) + 1 < _SYMBOL_BUFFER and value.isascii()):
+        _text(value, _SYMBOL_BUFFER, INVALID_ARGUMENTS)  # raises, or passes a short non-ASCII name
 
 
 def _no_arguments(function: str) -> Form:
@@ -200,16 +198,16 @@ def _positional(function: str, *formats: str) -> Form:
     """A positional-only function: one of ``formats`` (by argument count), each argument written
     as its ``PyArg_ParseTuple`` code (``O`` when the function takes it as is) followed by the check
     made afterwards (``s`` symbol, ``t`` date) if any, e.g. ``"Os i Ot i"``."""
-    # Per argument count: the (index, conversion) of the converted arguments, then the (index, check)
-    # of the checked ones; most arguments are taken as they are (this runs on every call).
-    steps: dict[
-        int, tuple[list[tuple[int, Callable[[Any, int], Any]]], list[tuple[int, Callable[[Any], Any]]]]
-    ] = {}
+    # Per argument count: the (index, conversion) of the converted arguments, the indexes of the
+    # symbol and of the dates. Most arguments are taken as they are (this runs on every call), and
+    # a symbol always comes before the dates, so checking symbols first keeps the module's order.
+    steps: dict[int, tuple[list[tuple[int, Callable[[Any, int], Any]]], list[int], list[int]]] = {}
     for layout in formats:
         codes = layout.split()
         steps[len(codes)] = (
             [(index, _CONVERSIONS[code[0]]) for index, code in enumerate(codes) if code[0] != "O"],
-            [(index, _CHECKS[code[1:]]) for index, code in enumerate(codes) if code[1:]],
+            [index for index, code in enumerate(codes) if code[1:] == "s"],
+            [index for index, code in enumerate(codes) if code[1:] == "t"],
         )
 
     def form(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
@@ -218,16 +216,23 @@ def _positional(function: str, *formats: str) -> Form:
         found = steps.get(len(args))
         if found is None:
             raise ArgumentError(INVALID_ARGUMENTS)
-        conversions, checks = found
-        values = list(args)
-        try:
-            for index, convert in conversions:
-                values[index] = convert(values[index], index + 1)
-        except Exception as failed:  # what the C conversion raised (a TypeError, an OverflowError, ...)
-            raise ArgumentError(INVALID_ARGUMENTS, failed) from None
-        for index, check in checks:
-            values[index] = check(values[index])
-        return tuple(values), kwargs
+        conversions, symbols, dates = found
+        if conversions:
+            values = list(args)
+            try:
+                for index, convert in conversions:
+                    values[index] = convert(values[index], index + 1)
+            except Exception as failed:  # what the C conversion raised (a TypeError, an OverflowError, ...)
+                raise ArgumentError(INVALID_ARGUMENTS, failed) from None
+            args = tuple(values)
+        for index in symbols:
+            _check_symbol(args[index])
+        if dates:
+            values = list(args)
+            for index in dates:
+                values[index] = _seconds(values[index])
+            args = tuple(values)
+        return args, kwargs
 
     return form
 
