@@ -23,9 +23,9 @@ Strings are limited to the module's buffers: symbols and comments 29 UTF-16 unit
 password 253, path 257, group masks 1997.
 
 ``FORMS`` has the form of each function but ``shutdown`` and ``last_error`` (which take no
-arguments and cannot fail). A form takes the call's ``(args, kwargs)`` and returns the ``(args, kwargs)`` to call
-the implementation with (values checked and converted, unknown keywords dropped), or raises
-``ArgumentError``. These facts were read from the official wheel (5.0.x, ``MetaTrader5/_core``); the
+arguments and cannot fail). A form takes the call's ``(args, kwargs)`` and returns the ``(args,
+kwargs)`` to call the implementation with (values checked and converted, unknown keywords
+dropped), or raises ``ArgumentError``. These facts were read from the official wheel (5.0.x, ``MetaTrader5/_core``); the
 tests compare every message with the strings of the wheel downloaded at test time.
 """
 
