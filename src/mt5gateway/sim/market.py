@@ -78,7 +78,8 @@ from ..terminal.records import Tick
 from ..terminal.timeframes import TIMEFRAME_SECONDS
 from .clock import Clock
 from .replay import ReplayBars, load_replay_csv
-from .symbols import MINUTES_PER_DAY, SECONDS_PER_DAY, SessionKind, SymbolSpec
+from .model import DayAnchors, SymbolModel
+from .symbols import SECONDS_PER_DAY, SymbolSpec
 
 __all__ = ["HISTORY_END", "HISTORY_START", "Market", "MarketError", "UnknownSymbol"]
 
@@ -95,7 +96,6 @@ HISTORY_END = END_DAY * SECONDS_PER_DAY
 HOUR = 3_600
 _LOG_VOL_PERSISTENCE = 0.97  # day-to-day AR(1) coefficient of log volatility
 _LOG_VOL_SHOCK = 0.12
-_INTRADAY_VOL_SHOCK = 0.3
 _LONGEST_HALF_LIFE_DAYS = 730.0
 _LEVEL_SPREAD = 0.35  # stationary standard deviation of the log price around log(start_price)
 _ANCHOR_BLOCK_DAYS = 2_048
@@ -199,54 +199,6 @@ def _ar1(innovations: FloatArray, coefficient: float, initial: float) -> FloatAr
         out[start : start + len(segment)] = values
         state = float(values[-1])
     return out
-
-
-def _bump(minutes: FloatArray, center_hour: float, width_hours: float) -> FloatArray:
-    return np.exp(-0.5 * ((minutes / 60.0 - center_hour) / width_hours) ** 2)
-
-
-def _activity_profile(kind: SessionKind) -> FloatArray:
-    """Relative activity of each minute of the day (mean 1 over the open minutes) by session kind."""
-    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
-    if kind in (SessionKind.FOREX, SessionKind.METAL):
-        new_york = 0.9 if kind is SessionKind.FOREX else 1.3
-        raw = (
-            0.3
-            + 0.35 * _bump(m, 3.0, 2.5)  # Tokyo
-            + 1.0 * _bump(m, 10.0, 2.5)  # London
-            + new_york * _bump(m, 15.0, 2.0)  # New York
-            + 0.8 * _bump(m, 7.05, 0.3)  # London open
-            + 0.7 * _bump(m, 13.55, 0.3)  # US data and New York open
-        )
-    elif kind is SessionKind.INDEX:
-        raw = (
-            0.25
-            + 0.35 * _bump(m, 9.0, 3.0)  # Europe
-            + 1.4 * _bump(m, 17.5, 2.2)  # cash session
-            + 1.0 * _bump(m, 14.55, 0.3)  # cash open
-            + 0.6 * _bump(m, 20.9, 0.2)  # cash close
-        )
-    else:
-        raw = 0.7 + 0.35 * _bump(m, 15.0, 4.0) + 0.15 * _bump(m, 8.0, 3.0)
-    return raw
-
-
-def _spread_profile(kind: SessionKind, activity: FloatArray) -> FloatArray:
-    """Spread multiplier of each minute: wide at rollover (00:00) and in quiet hours."""
-    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
-    to_midnight = np.minimum(m, MINUTES_PER_DAY - m)
-    rollover = np.exp(-0.5 * (to_midnight / 5.0) ** 2)
-    quiet = 1.0 - activity / activity.max()
-    shape: FloatArray
-    if kind in (SessionKind.FOREX, SessionKind.METAL):
-        shape = 1.0 + 3.0 * rollover + 0.4 * quiet
-    elif kind is SessionKind.INDEX:
-        at_open = np.exp(-0.5 * ((m - 60) / 5.0) ** 2)
-        at_close = np.exp(-0.5 * ((m - 1319) / 5.0) ** 2)
-        shape = 1.0 + 2.0 * at_open + 1.0 * at_close + 0.6 * quiet
-    else:
-        shape = 1.0 + 0.5 * rollover + 0.2 * quiet
-    return shape
 
 
 def _aggregate(rows: Rates, keys: IntArray) -> Rates:
@@ -522,20 +474,7 @@ class _GeneratedFeed(_Feed):
         is_open = sessions.open_days_mask(all_days)
         self.open_days = all_days[is_open]
         self._minutes = sessions.minutes_per_day
-        activity = _activity_profile(spec.session)
-        spread_shape = _spread_profile(spec.session, activity)
-        window = slice(sessions.open_minute, sessions.close_minute)
-        relative_activity = activity[window] / activity[window].mean()
-        self._sqrt_activity = np.sqrt(relative_activity)
-        # E[multiplier] = exp(shock**2 / 2): divided out so that tick_rate stays the mean
-        self._tick_rate = spec.tick_rate * relative_activity * math.exp(-(_INTRADAY_VOL_SHOCK**2) / 2)
-        self._typical_spread = spec.spread * spread_shape[window]
-        # linear interpolation between 25 hourly knots (00:00 ... 24:00) as a matrix product
-        hours = (sessions.open_minute + np.arange(self._minutes)) / 60.0
-        knot = np.floor(hours).astype(np.int64)
-        self._knot_interpolation = np.zeros((25, self._minutes))
-        self._knot_interpolation[knot, np.arange(self._minutes)] = 1.0 - (hours - knot)
-        self._knot_interpolation[knot + 1, np.arange(self._minutes)] = hours - knot
+        self._model = SymbolModel(spec)
         self._minute_offsets = 60 * (sessions.open_minute + np.arange(self._minutes, dtype=np.int64))
         self._minute_streams = _Streams(seed, self.key, _STREAM_MINUTES)
         self._anchor_streams = _Streams(seed, self.key, _STREAM_ANCHORS)
@@ -602,99 +541,32 @@ class _GeneratedFeed(_Feed):
                     self._previous_close_state = float(log_close[last_open[-1]])
                 self._anchored = hi
 
-    @staticmethod
-    def _ticks_beyond(uniform: npt.NDArray[np.float32], sigma: FloatArray) -> npt.NDArray[np.float32]:
-        """How far (whole ticks) a minute's high or low reaches past its open and close."""
-        reach: npt.NDArray[np.float32] = uniform * np.float32(1.2)
-        reach *= sigma
-        np.rint(reach, out=reach)
-        return reach
-
     def _make_days(self, days: IntArray) -> list[Rates]:
         last_index = int(days.max()) - EPOCH_DAY
         if last_index >= self._anchored:
             self._anchor_through(last_index)
-        n_days, n = len(days), self._minutes
         index = days - EPOCH_DAY
-        normals = np.empty((n_days, n + 25))
-        uniforms = np.empty((n_days, 3, n), dtype=np.float32)  # plenty of resolution, half the cost
-        for row, rng in enumerate(self._minute_streams.generators(days.tolist())):
-            rng.standard_normal(out=normals[row])
-            rng.random(out=uniforms[row], dtype=np.float32)
-        knots = normals[:, n:]
-        u_open, u_up, u_down = (uniforms[:, i] for i in range(3))
-        shocks = normals[:, :n]
-        # (in-place arithmetic below: fewer temporaries, the batch stays in cache)
-
-        # a smooth random intraday volatility multiplier, interpolated between hourly knots
-        multiplier = knots @ self._knot_interpolation
-        multiplier *= _INTRADAY_VOL_SHOCK
-        np.exp(multiplier, out=multiplier)
-
-        # the Brownian bridge of minute closes between the previous open day's anchor and today's
-        sd = multiplier * self._sqrt_activity
-        sd *= (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", sd, sd)))[:, None]
-        log_path = np.cumsum(sd * shocks, axis=1)
-        elapsed = np.cumsum(sd * sd, axis=1)
-        start = self._log_previous[index]
-        missing_move = (log_path[:, -1] - (self._log_close[index] - start)) / elapsed[:, -1]
-        elapsed *= missing_move[:, None]
-        log_path -= elapsed
-        log_path += start[:, None]
-
-        # prices in ticks, as integer-valued floats (exact far beyond any price here)
-        price = np.exp(log_path, out=log_path)
-        price *= 1.0 / self.spec.tick_size
-        close = np.rint(price)
-        sigma = np.multiply(sd, price, out=sd)  # the minute's volatility in ticks
-        opens = np.empty_like(close)
-        opens[:, 0] = np.rint(np.exp(start) / self.spec.tick_size)
-        opens[:, 1:] = close[:, :-1]
-        centered = u_open - 0.5
-        jump = np.abs(centered)
-        jump *= 0.6
-        jump *= sigma
-        np.floor(jump, out=jump)
-        jump += 1.0
-        opens += np.copysign(jump, centered, out=jump)
-        np.maximum(opens, 1.0, out=opens)
-        high = np.maximum(opens, close)
-        high += self._ticks_beyond(u_up, sigma)
-        low = np.minimum(opens, close)
-        low -= self._ticks_beyond(u_down, sigma)
-        high += high == low
-        np.maximum(low, 1.0, out=low)
-
-        # big moves come with more ticks and wider spreads (E|shock| = 0.8)
-        size = np.abs(shocks, out=shocks)
-        volume = size * 0.5
-        volume += 0.6
-        volume *= multiplier
-        volume *= self._tick_rate
-        np.rint(volume, out=volume)
-        spread = size * 0.15
-        spread += 0.88
-        spread *= self._typical_spread
-        np.rint(spread, out=spread)
-
-        np.maximum(volume, _MIN_GENERATED_TICKS, out=volume)
-        np.maximum(spread, 1.0, out=spread)
-        opens /= self.scale / self.spec.tick_points
-        high /= self.scale / self.spec.tick_points
-        low /= self.scale / self.spec.tick_points
-        close /= self.scale / self.spec.tick_points
+        anchors = DayAnchors(
+            day_vol=self._day_vol[index],
+            log_previous=self._log_previous[index],
+            log_close=self._log_close[index],
+            after_weekend=~self._day_is_open[index - 1],
+        )
+        draws = self._model.draw(self._minute_streams.generators(days.tolist()), len(days))
+        bars = self._model.minutes_of(days, anchors, draws, self.spec.tick_size)
+        ticks_per_unit = self.scale / self.spec.tick_points  # a division keeps decimals exact
         times = (days * SECONDS_PER_DAY)[:, None] + self._minute_offsets
         # one array per day, written directly (evicting a day frees exactly its memory)
         out = []
-        for row in range(n_days):
-            rates = np.empty(n, dtype=RATES_DTYPE)
+        for row in range(len(days)):
+            rates = np.empty(self._minutes, dtype=RATES_DTYPE)
             rates["time"] = times[row]
-            rates["open"] = opens[row]
-            rates["high"] = high[row]
-            rates["low"] = low[row]
-            rates["close"] = close[row]
-            rates["tick_volume"] = volume[row]
-            rates["spread"] = spread[row]
+            rates["open"] = bars.open[row] / ticks_per_unit
+            rates["high"] = bars.high[row] / ticks_per_unit
+            rates["low"] = bars.low[row] / ticks_per_unit
+            rates["close"] = bars.close[row] / ticks_per_unit
+            rates["tick_volume"] = bars.tick_volume[row]
+            rates["spread"] = bars.spread[row]
             rates["real_volume"] = 0
             out.append(rates)
         return out
