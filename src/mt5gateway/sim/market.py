@@ -77,8 +77,9 @@ from ..terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
 from ..terminal.records import Tick
 from ..terminal.timeframes import TIMEFRAME_SECONDS
 from .clock import Clock
-from .replay import ReplayBars, load_replay_csv
+from .markettime import ServerTime
 from .model import DayAnchors, SymbolModel
+from .replay import ReplayBars, load_replay_csv
 from .symbols import SECONDS_PER_DAY, SymbolSpec
 
 __all__ = ["HISTORY_END", "HISTORY_START", "Market", "MarketError", "UnknownSymbol"]
@@ -387,9 +388,13 @@ class _Feed(abc.ABC):
     base_seconds: int
     open_days: IntArray  # sorted epoch day numbers that have bars
 
-    def __init__(self, spec: SymbolSpec, seed: int, base_seconds: int) -> None:
+    def __init__(
+        self, spec: SymbolSpec, seed: int, base_seconds: int, shift: ServerTime | None = None
+    ) -> None:
         self.spec = spec
         self.seed = seed
+        # how server time differs from the feed's own (market) time; None: it does not
+        self.shift = shift
         self.key = _stable_key(spec.name)
         self._tick_streams = _Streams(seed, self.key, _STREAM_TICKS)
         self.base_seconds = base_seconds
@@ -400,6 +405,38 @@ class _Feed(abc.ABC):
         self._coarse_cache: _LRU[int, Rates] = _LRU(_COARSE_CACHE_DAYS)
         self._tick_cache: _LRU[int, Ticks] = _LRU(_TICK_CACHE_CHUNKS)
         self.live_chunk: _LiveChunk | None = None
+
+    def market_msc(self, server_msc: int) -> int:
+        """The feed's own time of a server time (ms)."""
+        return server_msc if self.shift is None else self.shift.market_msc(server_msc)
+
+    def market_sec(self, server_sec: int) -> int:
+        """The feed's own time of a server time (s)."""
+        return self.market_msc(server_sec * 1000) // 1000
+
+    def server_sec(self, market_sec: int) -> int:
+        """The server time of one of the feed's own times (s)."""
+        return market_sec if self.shift is None else self.shift.server_msc(market_sec * 1000) // 1000
+
+    def to_server(self, rows: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
+        """Rates or ticks (a fresh array, changed in place) restamped in server time; a time that
+        does not exist in server time (the hour skipped in March) is dropped."""
+        if self.shift is None or len(rows) == 0:
+            return rows
+        times, exists = self.shift.server_from_market(rows["time"])
+        delta = times - rows["time"]
+        rows["time"] = times
+        if rows.dtype == TICKS_DTYPE:
+            rows["time_msc"] += delta * 1000
+        kept: npt.NDArray[np.void] = rows if exists.all() else rows[exists]
+        return kept
+
+    def tick_to_server(self, tick: Tick) -> Tick:
+        """One tick restamped in server time."""
+        if self.shift is None:
+            return tick
+        time_msc = self.shift.server_msc(tick.time_msc)
+        return tick._replace(time=time_msc // 1000, time_msc=time_msc)
 
     @abc.abstractmethod
     def _make_days(self, days: IntArray) -> list[Rates]:
@@ -467,8 +504,8 @@ class _Feed(abc.ABC):
 class _GeneratedFeed(_Feed):
     """Prices drawn from the model in the module docstring."""
 
-    def __init__(self, spec: SymbolSpec, seed: int) -> None:
-        super().__init__(spec, seed, 60)
+    def __init__(self, spec: SymbolSpec, seed: int, shift: ServerTime | None) -> None:
+        super().__init__(spec, seed, 60, shift)
         sessions = spec.sessions
         all_days = np.arange(EPOCH_DAY, END_DAY, dtype=np.int64)
         is_open = sessions.open_days_mask(all_days)
@@ -619,11 +656,14 @@ class Market:
         seed: int,
         clock: Clock,
         replay: Iterable[ReplayBars | str | os.PathLike[str]] | None = None,
+        server_time: ServerTime | None = None,
     ) -> None:
         if seed < 0:
             raise MarketError(f"the market seed must be a non-negative integer, got {seed}")
         self.seed = seed
         self.clock = clock
+        self.server_time = server_time or ServerTime()
+        self._shift = None if self.server_time.is_market_time else self.server_time
         self._specs = dict(symbols)
         self.symbols: Mapping[str, SymbolSpec] = MappingProxyType(self._specs)
         self._feeds: dict[str, _Feed] = {}
@@ -649,20 +689,32 @@ class Market:
             with self._feed_lock:
                 feed = self._feeds.get(symbol)
                 if feed is None:
-                    feed = self._feeds[symbol] = _GeneratedFeed(spec, self.seed)
+                    feed = self._feeds[symbol] = _GeneratedFeed(spec, self.seed, self._shift)
         return feed
 
+    def _in_market_time(self, symbol: str, t_sec: npt.ArrayLike) -> IntArray:
+        """Server times as the symbol's sessions read them (a replayed symbol's are server times)."""
+        feed = self._feeds.get(symbol)
+        shift = feed.shift if feed is not None else self._shift
+        times = np.asarray(t_sec, dtype=np.int64)
+        return times if shift is None else shift.market_from_server(times)
+
     def is_open(self, symbol: str, t_sec: int) -> bool:
-        """Whether ``symbol`` trades in the minute containing ``t_sec`` (its session hours)."""
-        return self.spec(symbol).sessions.is_open(t_sec)
+        """Whether ``symbol`` trades in the minute containing server time ``t_sec``."""
+        spec = self.spec(symbol)
+        if self._shift is None:
+            return spec.sessions.is_open(t_sec)
+        return spec.sessions.is_open(int(self._in_market_time(symbol, [t_sec])[0]))
 
     def open_mask(self, symbol: str, t_sec: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Vectorised ``is_open`` over an array of epoch seconds."""
-        return self.spec(symbol).sessions.open_mask(t_sec)
+        """Vectorised ``is_open`` over an array of server times."""
+        return self.spec(symbol).sessions.open_mask(self._in_market_time(symbol, t_sec))
 
     def session_minutes(self, symbol: str, day: int) -> IntArray:
-        """Epoch seconds of every open minute of epoch day ``day`` (``t // 86400``) for ``symbol``."""
-        return self.spec(symbol).sessions.minutes(day)
+        """Server times of every open minute of the server's day ``day`` (``t // 86400``)."""
+        minutes = day * SECONDS_PER_DAY + 60 * np.arange(1440, dtype=np.int64)
+        found: IntArray = minutes[self.open_mask(symbol, minutes)]
+        return found
 
     # ------------------------------------------------------------------------------------ bars
 
@@ -701,7 +753,8 @@ class Market:
         position is before the start of history. Generated symbols have the same number of bars on
         every whole open day, so whole days are skipped by arithmetic."""
         now_sec = now_msc // 1000
-        if not isinstance(feed, _GeneratedFeed) or timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1):
+        calendar = timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
+        if not isinstance(feed, _GeneratedFeed) or calendar or feed.shift is not None:
             return now_sec, start_pos
         per_day = feed.bars_per_day(TIMEFRAME_SECONDS[timeframe])
         newest = int(np.searchsorted(feed.open_days, now_sec // SECONDS_PER_DAY, side="right")) - 1
@@ -766,8 +819,9 @@ class Market:
         to_sec = min(to_sec, now_msc // 1000)
         if to_sec < from_sec:
             return np.empty(0, dtype=RATES_DTYPE)
-        first_day = from_sec // SECONDS_PER_DAY
-        last_day = _period_last_day(to_sec // SECONDS_PER_DAY, timeframe)
+        first_day = feed.market_sec(from_sec) // SECONDS_PER_DAY
+        last_second = (_period_last_day(to_sec // SECONDS_PER_DAY, timeframe) + 1) * SECONDS_PER_DAY - 1
+        last_day = feed.market_sec(last_second) // SECONDS_PER_DAY
         days = feed.open_days[
             np.searchsorted(feed.open_days, first_day) : np.searchsorted(feed.open_days, last_day, "right")
         ]
@@ -775,8 +829,8 @@ class Market:
             return np.empty(0, dtype=RATES_DTYPE)
         calendar = timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
         coarse = calendar or TIMEFRAME_SECONDS[timeframe] >= feed.coarse_seconds
-        parts = self._day_rows(feed, days, coarse, now_msc)
-        rows = _join(parts, RATES_DTYPE)
+        parts = self._day_rows(feed, days, coarse, feed.market_msc(now_msc))
+        rows = feed.to_server(_join(parts, RATES_DTYPE))
         level = feed.coarse_seconds if coarse else feed.base_seconds
         if calendar or TIMEFRAME_SECONDS[timeframe] != level:
             rows = _aggregate(rows, _period_keys(rows["time"], timeframe))
@@ -788,7 +842,9 @@ class Market:
         if count == 0:
             return np.empty(0, dtype=RATES_DTYPE)
         end = min(date_from, now_msc // 1000)
-        available = int(np.searchsorted(feed.open_days, end // SECONDS_PER_DAY, side="right"))
+        available = int(
+            np.searchsorted(feed.open_days, feed.market_sec(end) // SECONDS_PER_DAY, side="right")
+        )
         if available == 0:
             return np.empty(0, dtype=RATES_DTYPE)
         # open days likely to hold ``count`` bars; doubled until enough or history runs out
@@ -803,7 +859,7 @@ class Market:
             first = max(0, available - days_needed)
             first_day = int(feed.open_days[first])
             # a period start, so that the oldest bar is whole (ranges fetch whole days from there)
-            start = int(_period_keys(np.array([first_day * SECONDS_PER_DAY]), timeframe)[0])
+            start = int(_period_keys(np.array([feed.server_sec(first_day * SECONDS_PER_DAY)]), timeframe)[0])
             rows = self._range(feed, timeframe, start, date_from, now_msc)
             if len(rows) >= count or first == 0:
                 return rows[-count:]
@@ -844,20 +900,22 @@ class Market:
         from_msc = int(from_msc)
         if to_msc < from_msc:
             return np.empty(0, dtype=TICKS_DTYPE)
+        market_from, market_to = feed.market_msc(from_msc), feed.market_msc(to_msc)
         days = feed.open_days[
-            np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY) : np.searchsorted(
-                feed.open_days, to_msc // 1000 // SECONDS_PER_DAY, side="right"
+            np.searchsorted(feed.open_days, market_from // 1000 // SECONDS_PER_DAY) : np.searchsorted(
+                feed.open_days, market_to // 1000 // SECONDS_PER_DAY, side="right"
             )
         ]
-        return self._select_flags(self._ticks_between(feed, days, from_msc, to_msc), flags)
+        ticks = feed.to_server(self._ticks_between(feed, days, market_from, market_to))
+        return self._select_flags(ticks, flags)
 
     def ticks_from(self, symbol: str, from_msc: int, count: int, flags: int) -> Ticks:
         """Up to ``count`` ticks with ``time_msc >= from_msc`` (none after now), oldest first."""
         feed = self._feed(symbol)
         self._select_flags(np.empty(0, dtype=TICKS_DTYPE), flags)
         self._check_count(count)
-        now_msc = self.clock.now_msc()
-        from_msc = int(from_msc)
+        now_msc = feed.market_msc(self.clock.now_msc())
+        from_msc = feed.market_msc(int(from_msc))
         position = int(np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY))
         last = int(np.searchsorted(feed.open_days, now_msc // 1000 // SECONDS_PER_DAY, side="right"))
         found: list[Ticks] = []
@@ -870,7 +928,7 @@ class Market:
             position += 1
         if not found:
             return np.empty(0, dtype=TICKS_DTYPE)
-        return _join(found, TICKS_DTYPE)[:count]
+        return feed.to_server(_join(found, TICKS_DTYPE)[:count])
 
     def last_tick(self, symbol: str) -> Tick:
         """The newest tick at or before now (while closed, the last one before the close).
@@ -878,15 +936,15 @@ class Market:
         Raises ``MarketError`` when the clock is before the symbol's first tick.
         """
         feed = self._feed(symbol)
-        now_msc = self.clock.now_msc()
+        now_msc = feed.market_msc(self.clock.now_msc())
         live = feed.live_chunk
         if live is not None and live.start_msc <= now_msc < live.end_msc:
             position = int(live.times.searchsorted(now_msc, side="right"))
             if position:
-                return Tick._make(live.ticks[position - 1].item())
+                return feed.tick_to_server(Tick._make(live.ticks[position - 1].item()))
             if live.before is not None:
-                return live.before
-        return self._last_tick_slow(feed, now_msc)
+                return feed.tick_to_server(live.before)
+        return feed.tick_to_server(self._last_tick_slow(feed, now_msc))
 
     def _last_tick_slow(self, feed: _Feed, now_msc: int) -> Tick:
         now_sec = now_msc // 1000

@@ -180,6 +180,12 @@ def utc_from_market(market: npt.ArrayLike) -> tuple[IntArray, npt.NDArray[np.boo
     return np.where(summer_ok, summer, winter), summer_ok | winter_ok
 
 
+def _market_offset(utc_sec: int) -> int:
+    """Market time minus UTC (seconds) at a UTC instant, scalar."""
+    start, before, after = _table(MARKET_ZONE).transition_at(utc_sec)
+    return (after if utc_sec >= start else before) + MARKET_AHEAD
+
+
 _FIXED = re.compile(r"^UTC(?:([+-])(\d{1,2}))?$")
 
 
@@ -229,6 +235,25 @@ class ServerTime:
             return server_msc - self.fixed_offset * 1000
         seconds, millis = divmod(server_msc, 1000)
         return int(utc_from_market(np.array([seconds]))[0][0]) * 1000 + millis
+
+    def market_msc(self, server_msc: int) -> int:
+        """Scalar ``market_from_server`` in milliseconds."""
+        if self.fixed_offset is None:
+            return server_msc
+        utc_msc = server_msc - self.fixed_offset * 1000
+        return utc_msc + _market_offset(utc_msc // 1000) * 1000
+
+    def server_msc(self, market_msc: int) -> int:
+        """Scalar ``server_from_market`` in milliseconds (a time that does not exist: the next that
+        does)."""
+        if self.fixed_offset is None:
+            return market_msc
+        seconds, millis = divmod(market_msc, 1000)
+        for ahead in (4 * HOUR, 5 * HOUR):  # New York at UTC-4, then UTC-5
+            utc = seconds - MARKET_AHEAD + ahead
+            if utc + _market_offset(utc) == seconds:
+                return (utc + self.fixed_offset) * 1000 + millis
+        return (seconds - MARKET_AHEAD + 4 * HOUR + self.fixed_offset) * 1000  # skipped: its end
 
     def market_from_server(self, server: npt.ArrayLike) -> IntArray:
         """Market time of server times (epoch seconds)."""

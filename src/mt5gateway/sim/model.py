@@ -69,23 +69,23 @@ TOKYO, SYDNEY, LONDON, FRANKFURT, NEW_YORK = (
 # ------------------------------------------------------------------------------------- parameters
 
 TAIL_EXPONENTIALS = 2  # k: shocks are Student-t with 2k = 4 degrees of freedom
-PHI = 0.88  # short memory's persistence per minute (half-life ~5.4 minutes)
-THETA = 0.16  # short memory's response to |z|
-SLOW_SHOCK = 0.3  # standard deviation of the hourly log-volatility knots
+PHI = 0.92  # short memory's persistence per minute (half-life ~8.3 minutes)
+THETA = 0.14  # short memory's response to |z|
+SLOW_SHOCK = 0.35  # standard deviation of the hourly log-volatility knots
 BURST = 1.2  # a release's volatility burst: log(1 + BURST * impact)
 RELEASE_HALF_LIFE = 12.0  # minutes
 PRE_RELEASE_CALM = 0.3  # lower log volatility in the ten minutes before a release
-JUMP = 5.0  # a release's jump: impact * JUMP average minutes' volatility * a Student-t draw
+JUMP = 3.5  # a release's jump: impact * JUMP average minutes' volatility * a Student-t draw
 VOLUME_MEMORY = 0.6
 VOLUME_FLOW = 0.35
-VOLUME_NOISE = 0.9  # log-uniform noise width of tick volume
-PLATEAU_HEIGHT = (3.5, 6.0)  # spread multiple after the rollover, drawn per day
+VOLUME_NOISE = 1.5  # log-uniform noise width of tick volume
+PLATEAU_HEIGHT = (2.5, 4.5)  # spread multiple after the rollover, drawn per day
 PLATEAU_MINUTES = (30, 55)
 BURST_CHANCE = 0.015  # a random spread burst in a minute
 # weekend gap median, basis points per unit of annual volatility; daily pauses get a fifth
 _GAP_BP_PER_VOL = {SessionKind.FOREX: 43.0, SessionKind.METAL: 300.0, SessionKind.INDEX: 85.0}
 _PAUSE_GAP_SHARE = 0.2
-_STUDENT_T4_MEDIAN_ABS = 0.5411  # median |z| of the unit-variance Student-t(4)
+_STUDENT_T4_MEDIAN_ABS = 0.5238  # median |z| of the unit-variance Student-t(4)
 _MIN_TICKS = 4
 
 _EXTRA_NORMALS = 16  # per day: the gap, up to 15 release jumps
@@ -392,7 +392,7 @@ class SymbolModel:
     ) -> MinuteBars:
         """The minute bars of ``days`` (prices in units of ``point_size``, the symbol's tick)."""
         normals, exponentials, uniforms = draws
-        n_days, n = len(days), self.minutes
+        n = self.minutes
         shapes = self.shapes(days)
         shocks = normals[:, :n]
         knots = normals[:, n : n + 25]
