@@ -43,7 +43,9 @@ def test_catalogue_spec_is_consistent(name: str) -> None:
     assert 0 < spec.volume_min <= spec.volume_step * 100 <= spec.volume_max * 100
     assert spec.spread > 0 and spec.start_price > 0 and 0.03 < spec.annual_volatility < 1.5
     assert spec.currency_profit in {"USD", "JPY", "CAD", "CHF", "GBP", "EUR", "AUD", "NZD"}
-    assert spec.currency_margin == (spec.currency_base if spec.session is SessionKind.FOREX else spec.currency_profit)
+    assert spec.currency_margin == (
+        spec.currency_base if spec.session is SessionKind.FOREX else spec.currency_profit
+    )
     expected_mode = {
         SessionKind.FOREX: c.SYMBOL_CALC_MODE_FOREX,
         SessionKind.METAL: c.SYMBOL_CALC_MODE_CFDLEVERAGE,

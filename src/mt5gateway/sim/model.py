@@ -82,6 +82,7 @@ VOLUME_NOISE = 1.5  # log-uniform noise width of tick volume
 PLATEAU_HEIGHT = (2.5, 4.5)  # spread multiple after the rollover, drawn per day
 PLATEAU_MINUTES = (30, 55)
 BURST_CHANCE = 0.015  # a random spread burst in a minute
+FAST_MARKET = 1.0  # spreads widen by the excess of h + s + e over this
 # weekend gap median, basis points per unit of annual volatility; daily pauses get a fifth
 _GAP_BP_PER_VOL = {SessionKind.FOREX: 43.0, SessionKind.METAL: 300.0, SessionKind.INDEX: 85.0}
 _PAUSE_GAP_SHARE = 0.2
@@ -341,7 +342,7 @@ class SymbolModel:
         for term in self._terms:
             profile += term.shape(self._market_minutes, by_zone[term.zone])
         activity = profile / profile.mean()
-        quiet = 1.0 - profile / profile.max()
+        quiet = np.maximum(1.0 - activity, 0.0)  # hours busier than the average sit on the floor
         spread = 1.0 + _QUIET_SPREAD * quiet**2
         close_minute = self.open_minute + self.minutes
         if close_minute == 1440 and self.spec.session is not SessionKind.CRYPTO:
@@ -487,8 +488,7 @@ class SymbolModel:
         # spread: a floor with bursts and the plateau after the rollover
         spread = np.stack([shape.spread for shape in shapes])
         spread *= self.spec.spread
-        excess = np.maximum(state - 0.6, 0.0)
-        excess *= 0.8
+        excess = np.maximum(state - FAST_MARKET, 0.0)
         excess += 1.0
         spread *= excess
         bursts = u_spread < BURST_CHANCE
