@@ -1,7 +1,8 @@
 """The simulated market: bars and ticks of every symbol, a pure function of (seed, symbol, time).
 
-All times are UTC, epoch seconds (bars) or epoch milliseconds (ticks). History starts on
-2000-01-01 and ends on 2100-01-01; before the first bar there is nothing.
+All times are server times (``sim.markettime``: the server's wall clock written as epoch seconds
+as if it were UTC, as MT5 does), epoch seconds (bars) or epoch milliseconds (ticks). History starts
+on 2000-01-01 and ends on 2100-01-01; before the first bar there is nothing.
 
 How prices are made (generated symbols)
 ---------------------------------------
@@ -10,13 +11,13 @@ How prices are made (generated symbols)
   and its closing log price, a slowly mean-reverting walk around the symbol's ``start_price``
   (half-life two years, shorter for volatile symbols) so levels stay realistic at any date.
   Closed days do not move.
-- **Minutes.** The open minutes of a day are a Brownian bridge from the previous open day's close
-  to the day's anchor, drawn from a generator seeded by (seed, symbol, day). Each minute's variance
-  follows an intraday seasonality (Tokyo, London and New York for FX; the cash session for indices)
-  times a smooth random multiplier. A minute opens one or a few points away from the previous
-  close, its high and low stretch beyond open and close by a random fraction of its volatility, its
-  tick volume follows its activity (at least 4), and its spread (the minimum spread of its ticks,
-  in points) widens around rollover (00:00) and in quiet hours.
+- **Minutes.** The open minutes of a market day are drawn by the market model (``sim.model``:
+  Student-t shocks, a short volatility memory over a slow random one, an intraday profile set in
+  each exchange's local time, jumps at scheduled releases, gaps after weekends and pauses, tick
+  volume and a spread floor with bursts and a rollover plateau) from a generator seeded by (seed,
+  symbol, day), as a bridge from the previous open day's close to the day's anchor. Days are
+  market days (New York + 7 h); with a server clock other than the broker convention their bars
+  are restamped in server time as they are served.
 - **Ticks.** The ticks of each hour are drawn from a generator seeded by (seed, symbol, hour) so
   that each minute's ticks reproduce its bar exactly: as many ticks as ``tick_volume``, the first
   bid is the open, the last the close, the highest the high, the lowest the low, times strictly
@@ -26,8 +27,8 @@ How prices are made (generated symbols)
   ``volume_real`` are 0 (no exchange trades), so ``COPY_TICKS_TRADE`` finds nothing.
 - **Higher timeframes** are exact aggregates of the minutes: open of the first, highest high,
   lowest low, close of the last, summed tick and real volume, and the *minimum* spread. Bars of
-  M1..D1 start at multiples of their length; W1 bars on Sunday 00:00 and MN1 bars on the 1st. D1
-  and longer are built from cached hourly rows, so long spans stay cheap.
+  M1..D1 start at multiples of their length in server time; W1 bars on Sunday 00:00 and MN1 bars on
+  the 1st. D1 and longer are built from cached hourly rows, so long spans stay cheap.
 
 The live edge
 -------------
@@ -37,7 +38,8 @@ newest tick at or before now; while the market is closed, the last tick before t
 
 Replay
 ------
-A symbol given a ``ReplayBars`` (from ``replay.load_replay_csv``) serves those bars instead: at their
+A symbol given a ``ReplayBars`` (from ``replay.load_replay_csv``) serves those bars instead, their
+times taken as server times: at their
 timeframe and its multiples (asking for a shorter or incommensurate timeframe raises
 ``MarketError``), with ticks drawn inside each bar as above. Prices are rounded to the symbol's
 tick size, and a bar whose tick volume is too small to draw it (4 ticks for a bar whose high and
