@@ -5,7 +5,7 @@ A market day (``sim.markettime``) of ``n`` open minutes is drawn from its own ra
 the day's anchors (``sim.market``: its volatility ``day_vol``, the previous open day's close and its
 own close, a slowly mean-reverting walk with AR(1) log volatility). Per minute ``i``:
 
-- **Shocks** ``z_i``: Student-t with ``2k`` degrees of freedom (``k = 2``: four), unit variance,
+- **Shocks** ``z_i``: Student-t with ``2k`` degrees of freedom (``k = 3``: six; crypto four), unit variance,
   drawn as ``N_i * sqrt(V_i)``, ``V_i = (k - 1) / (E_1 + ... + E_k)`` with standard normal ``N`` and
   exponential ``E``. ``V_i`` is the minute's "news flow": it also drives the tick volume.
 - **Volatility** ``sigma_i = exp(p_i + h_i + s_i + e_i)``, scaled so that the day's variance is
@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,10 +68,11 @@ TOKYO, SYDNEY, LONDON, FRANKFURT, NEW_YORK = (
 
 # ------------------------------------------------------------------------------------- parameters
 
-TAIL_EXPONENTIALS = 2  # k: shocks are Student-t with 2k = 4 degrees of freedom
+# k: shocks are Student-t with 2k degrees of freedom, six, or four for crypto's heavier tails
+TAIL_EXPONENTIALS = {SessionKind.FOREX: 3, SessionKind.METAL: 3, SessionKind.INDEX: 3, SessionKind.CRYPTO: 2}
 PHI = 0.92  # short memory's persistence per minute (half-life ~8.3 minutes)
-THETA = 0.14  # short memory's response to |z|
-SLOW_SHOCK = 0.35  # standard deviation of the hourly log-volatility knots
+THETA = 0.18  # short memory's response to |z|
+SLOW_SHOCK = 0.3  # standard deviation of the hourly log-volatility knots
 BURST = 1.2  # a release's volatility burst: log(1 + BURST * impact)
 RELEASE_HALF_LIFE = 12.0  # minutes
 PRE_RELEASE_CALM = 0.3  # lower log volatility in the ten minutes before a release
@@ -79,14 +80,15 @@ JUMP = 3.5  # a release's jump: impact * JUMP average minutes' volatility * a St
 VOLUME_MEMORY = 0.6
 VOLUME_FLOW = 0.35
 VOLUME_NOISE = 1.5  # log-uniform noise width of tick volume
-PLATEAU_HEIGHT = (2.5, 4.5)  # spread multiple after the rollover, drawn per day
+PLATEAU_HEIGHT = (3.0, 5.0)  # spread multiple after the rollover, drawn per day
 PLATEAU_MINUTES = (30, 55)
 BURST_CHANCE = 0.015  # a random spread burst in a minute
 FAST_MARKET = 1.0  # spreads widen by the excess of h + s + e over this
 # weekend gap median, basis points per unit of annual volatility; daily pauses get a fifth
 _GAP_BP_PER_VOL = {SessionKind.FOREX: 43.0, SessionKind.METAL: 300.0, SessionKind.INDEX: 85.0}
 _PAUSE_GAP_SHARE = 0.2
-_STUDENT_T4_MEDIAN_ABS = 0.5238  # median |z| of the unit-variance Student-t(4)
+# the median |z| of the unit-variance Student-t with 2k degrees of freedom (a weekend gap's scale)
+_STUDENT_T_MEDIAN_ABS = {2: 0.5238, 3: 0.5858}
 _MIN_TICKS = 4
 
 _EXTRA_NORMALS = 16  # per day: the gap, up to 15 release jumps
@@ -301,7 +303,8 @@ class SymbolModel:
         self._shapes_lock = threading.Lock()
         self._sensitivity = _release_sensitivity(spec)
         gap_per_vol = _GAP_BP_PER_VOL.get(spec.session, 0.0)
-        self._weekend_gap = gap_per_vol * spec.annual_volatility * 1e-4 / _STUDENT_T4_MEDIAN_ABS
+        self._tail = TAIL_EXPONENTIALS[spec.session]
+        self._weekend_gap = gap_per_vol * spec.annual_volatility * 1e-4 / _STUDENT_T_MEDIAN_ABS[self._tail]
         has_pause = self.minutes < 1440
         self._pause_gap = self._weekend_gap * _PAUSE_GAP_SHARE if has_pause else 0.0
         crypto = spec.session is SessionKind.CRYPTO
@@ -310,7 +313,7 @@ class SymbolModel:
         # the short memory's closed form, x[t] = PHI**t * cumsum(innovation / PHI**t)
         self._powers = PHI ** np.arange(1, self.minutes + 1, dtype=np.float64)
         self._inverse_powers = 1.0 / self._powers
-        self._mean_abs_z = _mean_abs_student_t()
+        self._mean_abs_z = _mean_abs_student_t(self._tail)
         # the hourly knots of the slow multiplier, linearly interpolated (a matrix product)
         hours = self._market_minutes / 60.0
         knot = np.floor(hours).astype(np.int64)
@@ -376,7 +379,7 @@ class SymbolModel:
     ) -> tuple[FloatArray, Float32Array, Float32Array]:
         """The random numbers of ``n_days`` days, each from its own generator, in a fixed order."""
         normals = np.empty((n_days, self.random_normals))
-        exponentials = np.empty((n_days, TAIL_EXPONENTIALS, self.minutes), dtype=np.float32)
+        exponentials = np.empty((n_days, self._tail, self.minutes), dtype=np.float32)
         uniforms = np.empty((n_days, self.random_uniforms), dtype=np.float32)
         for row, rng in zip(range(n_days), generators, strict=False):
             rng.standard_normal(out=normals[row])
@@ -404,7 +407,7 @@ class SymbolModel:
         # shocks z = N * sqrt(V): Student-t with 2k degrees of freedom, unit variance
         flow = exponentials.sum(axis=1)
         np.reciprocal(flow, out=flow)
-        flow *= np.float32(TAIL_EXPONENTIALS - 1)  # V
+        flow *= np.float32(self._tail - 1)  # V
         z = np.sqrt(flow, dtype=np.float64)
         z *= shocks
 
@@ -434,7 +437,7 @@ class SymbolModel:
         jumps = []
         for number, (row, minute, impact) in enumerate(releases):
             if minute < n:
-                draw = extra[row, 1 + number % (_EXTRA_NORMALS - 1)] * math.sqrt(flow[row, minute])
+                draw = extra[row, 1 + number % (_EXTRA_NORMALS - 1)]
                 returns[row, minute] += impact * JUMP * average_sigma[row] * draw
                 jumps.append((row, minute, impact))
 
@@ -506,21 +509,11 @@ class SymbolModel:
         return MinuteBars(opens, high, low, close, volume, spread)
 
 
-def _mean_abs_student_t() -> float:
+def _mean_abs_student_t(tail: int) -> float:
     """E|z| of the unit-variance Student-t with ``2k`` degrees of freedom."""
-    nu = 2.0 * TAIL_EXPONENTIALS
+    nu = 2.0 * tail
     scale = math.sqrt((nu - 2.0) / nu)
     mean_abs_t = (
         2.0 * math.sqrt(nu) * math.gamma((nu + 1) / 2) / (math.sqrt(math.pi) * (nu - 1) * math.gamma(nu / 2))
     )
     return scale * mean_abs_t
-
-
-def profile_of(spec: SymbolSpec, days: Sequence[int]) -> FloatArray:
-    """The intraday volatility profile (relative sigma, mean 1) of ``spec`` on each of ``days``."""
-    model = SymbolModel(spec)
-    profiles = np.exp(
-        np.stack([shape.log_profile for shape in model.shapes(np.asarray(days, dtype=np.int64))])
-    )
-    normalised: FloatArray = profiles / profiles.mean(axis=1, keepdims=True)
-    return normalised
