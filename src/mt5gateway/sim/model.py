@@ -29,7 +29,7 @@ own close, a slowly mean-reverting walk with AR(1) log volatility). Per minute `
   minutes in proportion to their variance, so it is invisible at any one minute).
 - **Bars**: a minute opens a tick or a few away from the previous close; its high and low reach
   beyond open and close by a random share of its realised volatility.
-- **Tick volume** ``~ tick_rate * a_i * exp(VOLUME_MEMORY * (h + s + e)) * V_i**VOLUME_FLOW * noise``
+- **Tick volume** ``~ tick_rate * a_i * exp(VOLUME_MEMORY * (h + s + e)) * sqrt(V_i) * noise``
   with ``a_i`` the profile's activity: tied to the state of the market and its news flow, not to
   ``|r_i|`` itself (their correlation is ~0.5, as in real files).
 - **Spread**: a floor (the symbol's typical spread, a little wider in quiet hours) with bursts: a
@@ -78,7 +78,6 @@ RELEASE_HALF_LIFE = 12.0  # minutes
 PRE_RELEASE_CALM = 0.3  # lower log volatility in the ten minutes before a release
 JUMP = 3.5  # a release's jump: impact * JUMP average minutes' volatility * a Student-t draw
 VOLUME_MEMORY = 0.6
-VOLUME_FLOW = 0.35
 VOLUME_NOISE = 1.5  # log-uniform noise width of tick volume
 PLATEAU_HEIGHT = (3.0, 5.0)  # spread multiple after the rollover, drawn per day
 PLATEAU_MINUTES = (30, 55)
@@ -312,7 +311,7 @@ class SymbolModel:
         self._weekend_activity = _CRYPTO_WEEKEND_ACTIVITY if crypto else 1.0
         # the short memory's closed form, x[t] = PHI**t * cumsum(innovation / PHI**t)
         self._powers = PHI ** np.arange(1, self.minutes + 1, dtype=np.float64)
-        self._inverse_powers = 1.0 / self._powers
+        self._theta_inverse_powers = THETA / self._powers
         self._mean_abs_z = _mean_abs_student_t(self._tail)
         # the hourly knots of the slow multiplier, linearly interpolated (a matrix product)
         hours = self._market_minutes / 60.0
@@ -408,15 +407,15 @@ class SymbolModel:
         flow = exponentials.sum(axis=1)
         np.reciprocal(flow, out=flow)
         flow *= np.float32(self._tail - 1)  # V
-        z = np.sqrt(flow, dtype=np.float64)
-        z *= shocks
+        root_flow = np.sqrt(flow, out=flow)  # V is only ever used as sqrt(V)
+        z = root_flow * shocks
 
         # log volatility: profile + short memory + slow multiplier + releases
         memory = np.empty_like(z)
         memory[:, 0] = 0.0
         np.abs(z[:, :-1], out=memory[:, 1:])
         memory[:, 1:] -= self._mean_abs_z
-        memory *= THETA * self._inverse_powers
+        memory *= self._theta_inverse_powers
         np.cumsum(memory, axis=1, out=memory)
         memory *= self._powers
         state = memory + knots @ self._knots
@@ -443,7 +442,7 @@ class SymbolModel:
 
         # the path: a gap from the previous close, then a bridge to the day's anchored close
         gap_scale = np.where(anchors.after_weekend, self._weekend_gap, self._pause_gap)
-        start = anchors.log_previous + gap_scale * extra[:, 0] * np.sqrt(flow[:, 0])
+        start = anchors.log_previous + gap_scale * extra[:, 0] * root_flow[:, 0]
         path = np.cumsum(returns, axis=1)
         variance = np.cumsum(sigma * sigma, axis=1)
         missing = (path[:, -1] - (anchors.log_close - start)) / variance[:, -1]
@@ -455,13 +454,14 @@ class SymbolModel:
         price = np.exp(path, out=path)
         price *= 1.0 / point_size
         close = np.rint(price)
-        reach = sigma * np.sqrt(flow)
-        reach *= price  # the minute's realised volatility in points
+        sigma_points = np.multiply(sigma, price, out=sigma)  # the minute's volatility in points
+        reach = root_flow * sigma_points  # and its realised volatility
         opens = np.empty_like(close)
         opens[:, 0] = np.rint(np.exp(start) / point_size)
         opens[:, 1:] = close[:, :-1]
         centered = u_open - np.float32(0.5)
-        jitter = np.abs(centered) * 0.5 * sigma * price
+        jitter = np.abs(centered) * sigma_points
+        jitter *= 0.5
         np.floor(jitter, out=jitter)
         jitter += 1.0
         jitter[:, 0] = 0.0
@@ -476,9 +476,9 @@ class SymbolModel:
 
         # tick volume: the market's state and news flow, not |r| itself
         excitement = state * VOLUME_MEMORY
-        excitement += np.log(flow) * VOLUME_FLOW
         excitement += (u_volume - np.float32(0.5)) * VOLUME_NOISE
         volume = np.exp(excitement, out=excitement)
+        volume *= root_flow
         volume /= volume.mean(axis=1, keepdims=True)
         activity = np.stack([shape.activity for shape in shapes])
         weekday = (days + 3) % 7
@@ -499,9 +499,9 @@ class SymbolModel:
         low_height, high_height = self._plateau_height
         heights = low_height + (high_height - low_height) * u_extra[:, 0]
         lengths = PLATEAU_MINUTES[0] + (PLATEAU_MINUTES[1] - PLATEAU_MINUTES[0]) * u_extra[:, 1]
-        index = np.arange(n)
+        index = np.arange(min(n, PLATEAU_MINUTES[1] + 8))
         taper = np.clip((lengths[:, None] + 8.0 - index) / 8.0, 0.0, 1.0)
-        spread *= 1.0 + (heights[:, None] - 1.0) * taper
+        spread[:, : len(index)] *= 1.0 + (heights[:, None] - 1.0) * taper
         for row, minute, impact in jumps:
             spread[row, max(0, minute - 1) : minute + 3] *= 1.0 + impact
         np.rint(spread, out=spread)
