@@ -65,7 +65,11 @@ def _week_panels(market: Market, axes: list[plt.Axes]) -> None:
                 xycoords=("data", "axes fraction"),
                 fontsize=7,
             )
-    spread.annotate("rollover plateaus (17:00 New York)", (0.02, 0.9), xycoords="axes fraction", fontsize=7)
+    zoom = spread.inset_axes((0.72, 0.45, 0.27, 0.5))
+    night = (days > 2 - 1.5 / 24) & (days < 2 + 2.5 / 24)  # Tuesday's rollover, from 22:30 to 02:30
+    zoom.plot((days[night] - 2) * 24, bars["spread"][night], lw=0.8, color="tab:green")
+    zoom.set_title("the rollover, hours from 17:00 New York", fontsize=7)
+    zoom.tick_params(labelsize=6)
     price.set_title("one simulated week, EURUSD M1 (seed 7)")
 
 

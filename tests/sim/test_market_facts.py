@@ -188,7 +188,7 @@ def test_spread_is_a_floor_with_bursts(market: Market, name: str, busy_hours: tu
     busy = bars["spread"][(hour >= busy_hours[0]) & (hour < busy_hours[1])]
     assert np.mean(busy == floor) > 0.6  # most minutes sit on the floor
     assert np.mean(busy < floor) == 0
-    assert np.percentile(busy, 99.5) >= 1.8 * floor  # and some burst
+    assert 0.002 < np.mean(busy >= 2 * floor) < 0.05  # and bursts to twice the floor or more, rarely
 
 
 def _hourly_profile(market: Market, name: str, first_week: int, weeks: int = 4) -> Floats:

@@ -81,7 +81,7 @@ VOLUME_MEMORY = 0.6
 VOLUME_NOISE = 1.5  # log-uniform noise width of tick volume
 PLATEAU_HEIGHT = (3.0, 5.0)  # spread multiple after the rollover, drawn per day
 PLATEAU_MINUTES = (30, 55)
-BURST_CHANCE = 0.015  # a random spread burst in a minute
+BURST_CHANCE = 0.005  # a random spread burst in a minute
 FAST_MARKET = 1.0  # spreads widen by the excess of h + s + e over this
 # weekend gap median, basis points per unit of annual volatility; daily pauses get a fifth
 _GAP_BP_PER_VOL = {SessionKind.FOREX: 43.0, SessionKind.METAL: 300.0, SessionKind.INDEX: 85.0}
