@@ -57,7 +57,8 @@ _FIRST_YEAR, _LAST_YEAR = 1970, 2200
 
 class _ZoneTable:
     """One zone's UTC offsets: transition instants (UTC seconds) and the offset from each on,
-    found a year at a time (a daily sample, then a bisection to the second)."""
+    found a year at a time when first needed (a daily sample, then a bisection to the second). Each
+    year's table starts with an entry at its 1 January, so that years need not be contiguous."""
 
     def __init__(self, zone: str) -> None:
         self._zone = ZoneInfo(zone)
@@ -65,7 +66,7 @@ class _ZoneTable:
         self._starts = np.array([np.iinfo(np.int64).min], dtype=np.int64)
         self._offsets = np.array([self._offset(_year_start(_FIRST_YEAR))], dtype=np.int64)
         self._start_list: list[int] = self._starts.tolist()  # the same, for scalar look-ups
-        self._covered_until = _year_start(_FIRST_YEAR)
+        self._scalar_year = (0, 0)  # the UTC span of the year the last scalar look-up fell in
         self._lock = threading.Lock()
 
     def _offset(self, utc_sec: int) -> int:
@@ -74,8 +75,8 @@ class _ZoneTable:
 
     def _tabulate(self, year: int) -> None:
         start, end = _year_start(year), _year_start(year + 1)
-        starts, offsets = [], []
         previous = self._offset(start)
+        starts, offsets = [start], [previous]
         for day_start in range(start + SECONDS_PER_DAY, end + 1, SECONDS_PER_DAY):
             offset = self._offset(day_start)
             if offset == previous:
@@ -90,12 +91,11 @@ class _ZoneTable:
             starts.append(high)
             offsets.append(offset)
             previous = offset
-        if starts:
-            all_starts = np.concatenate([self._starts, starts])
-            all_offsets = np.concatenate([self._offsets, offsets])
-            order = np.argsort(all_starts, kind="stable")
-            self._starts, self._offsets = all_starts[order], all_offsets[order]
-            self._start_list = self._starts.tolist()
+        all_starts = np.concatenate([self._starts, starts])
+        all_offsets = np.concatenate([self._offsets, offsets])
+        order = np.argsort(all_starts, kind="stable")
+        self._starts, self._offsets = all_starts[order], all_offsets[order]
+        self._start_list = self._starts.tolist()
 
     def _ensure(self, utc: IntArray) -> None:
         if len(utc) == 0:
@@ -105,17 +105,17 @@ class _ZoneTable:
         wanted = set(range(max(first, _FIRST_YEAR), min(last, _LAST_YEAR) + 1)) - self._years
         if wanted:
             with self._lock:
-                # every year from the first on, in order, so that the table stays sorted and whole
-                for year in range(_FIRST_YEAR, max(wanted) + 1):
-                    if year not in self._years:
-                        self._tabulate(year)
-                        self._years.add(year)
-                self._covered_until = _year_start(max(self._years) + 1) - SECONDS_PER_DAY
+                for year in sorted(wanted - self._years):
+                    self._tabulate(year)
+                    self._years.add(year)
 
     def transition_at(self, utc_sec: int) -> tuple[int, int, int]:
         """Scalar ``transitions``: (last transition at or before ``utc_sec``, offset before, after)."""
-        if utc_sec >= self._covered_until:
+        low, high = self._scalar_year
+        if not low <= utc_sec < high:
             self._ensure(np.array([utc_sec], dtype=np.int64))
+            year = _year_of(utc_sec)
+            self._scalar_year = (_year_start(year) + SECONDS_PER_DAY, _year_start(year + 1) - SECONDS_PER_DAY)
         index = max(bisect.bisect_right(self._start_list, utc_sec) - 1, 1)
         return self._start_list[index], int(self._offsets[index - 1]), int(self._offsets[index])
 
