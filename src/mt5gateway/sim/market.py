@@ -953,7 +953,7 @@ class Market:
         step = feed.chunk_seconds
         chunk = now_sec - now_sec % step
         ticks = feed.chunk_ticks(chunk)
-        times = ticks["time_msc"]
+        times = np.ascontiguousarray(ticks["time_msc"])  # a field view would be copied by every search
         position = int(times.searchsorted(now_msc, side="right"))
         if position:
             feed.live_chunk = _LiveChunk(chunk * 1000, (chunk + step) * 1000, ticks, times, None)
