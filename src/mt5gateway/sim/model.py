@@ -93,6 +93,7 @@ _MIN_TICKS = 4
 _EXTRA_NORMALS = 16  # per day: the gap, up to 15 release jumps
 _EXTRA_UNIFORMS = 4  # per day: plateau height and length
 _MAX_RELEASES = 15
+_BLOCK_DAYS = 128  # the calendar (zone offsets, releases) is worked out this many days at a time
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,15 @@ class _DayShape:
 
 
 @dataclass(frozen=True)
+class _Block:
+    """A block of days' calendar: each day's zone offsets (its shape's key) and the releases."""
+
+    zone_shifts: list[tuple[int, ...]]
+    release_times: IntArray  # market time, sorted
+    release_impacts: list[float]  # impact x the symbol's sensitivity
+
+
+@dataclass(frozen=True)
 class DayAnchors:
     """Per day of a batch: its volatility, the previous open day's close and its own (log)."""
 
@@ -299,6 +309,7 @@ class SymbolModel:
         self._base, self._terms = _profile_terms(spec)
         self._zones = tuple(sorted({term.zone for term in self._terms}))
         self._shapes: dict[tuple[int, ...], _DayShape] = {}
+        self._blocks: dict[int, _Block] = {}
         self._shapes_lock = threading.Lock()
         self._sensitivity = _release_sensitivity(spec)
         gap_per_vol = _GAP_BP_PER_VOL.get(spec.session, 0.0)
@@ -325,15 +336,33 @@ class SymbolModel:
 
     # ------------------------------------------------------------------------------ the profile
 
-    def _zone_shifts(self, days: IntArray) -> IntArray:
-        """Minutes each zone runs ahead of market time on each day (at its noon), (days, zones)."""
+    def _block(self, block: int) -> _Block:
+        """The calendar of days ``[block * _BLOCK_DAYS, (block + 1) * _BLOCK_DAYS)``, cached."""
+        found = self._blocks.get(block)
+        if found is not None:
+            return found
+        days = block * _BLOCK_DAYS + np.arange(_BLOCK_DAYS, dtype=np.int64)
         noon_utc = days * SECONDS_PER_DAY + 12 * HOUR - MARKET_AHEAD + 4 * HOUR
         market_offset = zone_offsets(MARKET_ZONE, noon_utc) + MARKET_AHEAD
-        if not self._zones:
-            return np.zeros((len(days), 0), dtype=np.int64)
-        return np.stack(
-            [(zone_offsets(zone, noon_utc) - market_offset) // 60 for zone in self._zones], axis=1
+        # minutes each zone runs ahead of market time on each day (at its noon), (days, zones)
+        shifts = [(zone_offsets(zone, noon_utc) - market_offset) // 60 for zone in self._zones]
+        keys: list[tuple[int, ...]] = (
+            list(zip(*(column.tolist() for column in shifts), strict=True)) if shifts else [()] * len(days)
         )
+        start = int(days[0]) * SECONDS_PER_DAY
+        moving = [
+            (market_time, release.impact * self._sensitivity[release.currency])
+            for market_time, release in releases_between(start, start + _BLOCK_DAYS * SECONDS_PER_DAY)
+            if self._sensitivity.get(release.currency, 0.0) > 0
+        ]
+        found = _Block(
+            keys,
+            np.array([t for t, _ in moving], dtype=np.int64),
+            [impact for _, impact in moving],
+        )
+        with self._shapes_lock:
+            self._blocks[block] = found
+        return found
 
     def _shape(self, shifts: tuple[int, ...]) -> _DayShape:
         shape = self._shapes.get(shifts)
@@ -356,19 +385,22 @@ class SymbolModel:
 
     def shapes(self, days: IntArray) -> list[_DayShape]:
         """The deterministic shape of each day (profiles cached per set of zone offsets)."""
-        return [self._shape(tuple(row)) for row in self._zone_shifts(days).tolist()]
+        return [
+            self._shape(self._block(day // _BLOCK_DAYS).zone_shifts[day % _BLOCK_DAYS])
+            for day in days.tolist()
+        ]
 
     def releases(self, days: IntArray) -> list[tuple[int, int, float]]:
         """(row in ``days``, minute index, impact) of each release that moves this symbol."""
         found = []
         for row, day in enumerate(days.tolist()):
+            block = self._block(day // _BLOCK_DAYS)
             start = day * SECONDS_PER_DAY + self.open_minute * 60
-            count = 0
-            for market_time, release in releases_between(start, start + self.minutes * 60):
-                weight = self._sensitivity.get(release.currency, 0.0)
-                if weight > 0 and count < _MAX_RELEASES:
-                    found.append((row, (market_time - start) // 60, release.impact * weight))
-                    count += 1
+            lo, hi = np.searchsorted(block.release_times, [start, start + self.minutes * 60]).tolist()
+            for index in range(lo, min(hi, lo + _MAX_RELEASES)):
+                found.append(
+                    (row, (int(block.release_times[index]) - start) // 60, block.release_impacts[index])
+                )
         return found
 
     # ------------------------------------------------------------------------------ the minutes
