@@ -266,6 +266,10 @@ class _DayShape:
     spread: FloatArray  # spread floor multiple
 
 
+_SHAPES: dict[tuple[object, ...], _DayShape] = {}
+_SHAPES_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class _Block:
     """A block of days' calendar: each day's zone offsets (its shape's key) and the releases."""
@@ -308,9 +312,10 @@ class SymbolModel:
         self._market_minutes = (self.open_minute + np.arange(self.minutes)).astype(np.float64)
         self._base, self._terms = _profile_terms(spec)
         self._zones = tuple(sorted({term.zone for term in self._terms}))
-        self._shapes: dict[tuple[int, ...], _DayShape] = {}
+        # what a day's shape depends on besides the zone offsets (shapes are shared by all models)
+        self._shape_key = (self._base, self._terms, self.open_minute, self.minutes, spec.session)
         self._blocks: dict[int, _Block] = {}
-        self._shapes_lock = threading.Lock()
+        self._blocks_lock = threading.Lock()
         self._sensitivity = _release_sensitivity(spec)
         gap_per_vol = _GAP_BP_PER_VOL.get(spec.session, 0.0)
         self._tail = TAIL_EXPONENTIALS[spec.session]
@@ -360,12 +365,13 @@ class SymbolModel:
             np.array([t for t, _ in moving], dtype=np.int64),
             [impact for _, impact in moving],
         )
-        with self._shapes_lock:
+        with self._blocks_lock:
             self._blocks[block] = found
         return found
 
     def _shape(self, shifts: tuple[int, ...]) -> _DayShape:
-        shape = self._shapes.get(shifts)
+        key = (self._shape_key, shifts)
+        shape = _SHAPES.get(key)
         if shape is not None:
             return shape
         by_zone = dict(zip(self._zones, shifts, strict=True))
@@ -379,8 +385,8 @@ class SymbolModel:
         if close_minute == 1440 and self.spec.session is not SessionKind.CRYPTO:
             spread[-_PRE_ROLLOVER[0] :] *= _PRE_ROLLOVER[1]
         shape = _DayShape(np.log(profile), activity, spread)
-        with self._shapes_lock:
-            self._shapes[shifts] = shape
+        with _SHAPES_LOCK:
+            _SHAPES[key] = shape
         return shape
 
     def shapes(self, days: IntArray) -> list[_DayShape]:
