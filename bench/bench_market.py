@@ -3,6 +3,10 @@
 Targets (issue 2): 100,000 M1 bars by position in <= 20 ms from a fresh Market and <= 5 ms warm; a
 whole EURUSD weekday of ticks in <= 50 ms; ``last_tick`` in <= 20 us. The baseline is a plain numpy
 copy of the same 100,000 bars, the floor any answer that hands out a new array pays.
+
+Generation throughput (issue 18: the market model may cost at most twice the old one): M1 bars and
+ticks generated per CPU second from a fresh Market, over four weeks of each symbol class, beside the
+speed of drawing as many standard normals (one per bar), which tracks how busy the machine is.
 """
 
 from __future__ import annotations
@@ -49,6 +53,51 @@ def _cold(request: Callable[[Market], object], repeat: int) -> tuple[Timing, Tim
     return Timing(wall), Timing(cpu)
 
 
+def _per_second(count: int, seconds: float) -> str:
+    return f"{count / seconds / 1e6:.2f} M/s"
+
+
+GENERATED = ("EURUSD", "XAUUSD", "US30", "BTCUSD")
+WEEKS_FROM = WEDNESDAY - 30 * 86_400
+
+
+def _generation_rows() -> list[tuple[str, str, str, str]]:
+    """M1 bars and ticks generated per CPU second, cold, beside a numpy floor."""
+    counts = {
+        name: len(_fresh().rates_range(name, c.TIMEFRAME_M1, WEEKS_FROM, WEDNESDAY)) for name in GENERATED
+    }
+    total = sum(counts.values())
+    rng = np.random.default_rng(0)
+    floor = time_calls(lambda: rng.standard_normal(total), repeat=7)
+    rows = [(f"baseline: {total} numpy standard normals", _per_second(total, floor.median), "-", "-")]
+    _, bars_cpu = _cold(
+        lambda market: [
+            market.rates_range(name, c.TIMEFRAME_M1, WEEKS_FROM, WEDNESDAY) for name in GENERATED
+        ],
+        5,
+    )
+    rows.append(
+        (f"M1 bars generated, {'+'.join(GENERATED)}, 30 days", _per_second(total, bars_cpu.median), "-", "-")
+    )
+    tick_from, tick_to = (WEDNESDAY - 86_400) * 1000, WEDNESDAY * 1000 - 1
+    tick_count = sum(
+        len(_fresh().ticks_range(name, tick_from, tick_to, c.COPY_TICKS_ALL)) for name in GENERATED
+    )
+    _, ticks_cpu = _cold(
+        lambda market: [market.ticks_range(name, tick_from, tick_to, c.COPY_TICKS_ALL) for name in GENERATED],
+        5,
+    )
+    rows.append(
+        (
+            f"ticks generated, same symbols, one day ({tick_count})",
+            _per_second(tick_count, ticks_cpu.median),
+            "-",
+            "-",
+        )
+    )
+    return rows
+
+
 def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     warm = _fresh()
@@ -93,6 +142,8 @@ def main() -> None:
     per_call = time_calls(lambda: [live.last_tick("EURUSD") for _ in range(batch)], repeat=20)
     last_tick_us = per_call.median / batch * 1e6
     rows.append(("last_tick (live clock)", f"{last_tick_us:.1f} us", "<= 20 us", _verdict(last_tick_us, 20)))
+
+    rows.extend(_generation_rows())
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("peak RSS of this benchmark process", f"{peak_mib:.0f} MiB", "-", "-"))

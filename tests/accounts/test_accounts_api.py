@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from mt5gateway.accounts import history_window
+from mt5gateway.sim.markettime import ServerTime
 from mt5gateway.terminal import AccountInfo, TradeDeal, TradeOrder, TradePosition
 from tests.trading.gateway import EUR_ACCOUNT, HEDGING, NETTING, Live
 
@@ -77,10 +78,8 @@ def test_positions_orders_deals_and_history_after_a_trade(live: Live) -> None:
 
     last_year = {"from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}
     assert client.get(f"/api/accounts/{NETTING}/deals", params=last_year).json()["deals"] == []
-    epoch_window = {
-        "from": int(datetime.now(UTC).timestamp()) - 3600,
-        "to": int(datetime.now(UTC).timestamp()) + 3600,
-    }
+    server_now = ServerTime().from_utc_msc(int(datetime.now(UTC).timestamp() * 1000)) // 1000
+    epoch_window = {"from": server_now - 3600, "to": server_now + 3600}  # deal times are server times
     in_window = client.get(f"/api/accounts/{NETTING}/deals", params=epoch_window).json()
     assert any(d["order"] == order for d in in_window["deals"])
 

@@ -196,8 +196,9 @@ async def test_a_terminal_that_lost_its_login_is_reconnected_in_place() -> None:
 
 
 async def test_ticks_and_closed_bars_stream_in_order_without_gaps_or_repeats() -> None:
-    # A sim clock 30x real time makes ~30 ticks a second and closes an M1 bar every 2 s.
-    config = small_config(STREAMING_SYMBOLS, sim={"broker_db": ":memory:", "speed": 30.0})
+    # A sim clock 60x real time makes 10-60 ticks a second (crypto is quieter at weekends) and
+    # closes an M1 bar every second.
+    config = small_config(STREAMING_SYMBOLS, sim={"broker_db": ":memory:", "speed": 60.0})
     async with running_pool(config) as pool:
         ticks = pool.bus.subscribe("ticks")
         bars = pool.bus.subscribe("bars")

@@ -6,10 +6,12 @@ import os
 import signal
 from datetime import UTC, datetime
 
+from mt5gateway.sim.markettime import ServerTime
 from tests.pool.fixtures import running_pool, small_config, wait_until
 
 WEDNESDAY_NOON = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
-START_MSC = int(WEDNESDAY_NOON.timestamp() * 1000)
+# the start is a UTC instant; tick times are in server time (UTC+2 in January)
+START_MSC = ServerTime().from_utc_msc(int(WEDNESDAY_NOON.timestamp() * 1000))
 
 
 async def test_a_respawned_worker_continues_the_pools_timeline() -> None:

@@ -64,7 +64,7 @@ async def test_gaps_made_on_purpose_are_found_and_filled(store: Store, source: D
     )
     holes = [
         (WEEK_START + 3_600, WEEK_START + 3_600 + 17 * 60),
-        (WEEK_START + 2 * 86_400, WEEK_START + 2 * 86_400 + 60),
+        (WEEK_START + 2 * 86_400 + 3_600, WEEK_START + 2 * 86_400 + 3_600 + 60),  # after the daily pause
     ]
     with store.engine.begin() as connection:
         for start, end in holes:
@@ -82,7 +82,7 @@ async def test_gaps_made_on_purpose_are_found_and_filled(store: Store, source: D
         (holes[1][0], holes[1][1], 1),
     ]
     days = measure_completeness(store, "XAUUSD", WEEK_START, NOW)
-    assert [day.present_minutes for day in days[:3]] == [1440 - 17, 1440, 1440 - 1]
+    assert [day.present_minutes for day in days[:3]] == [1380 - 17, 1380, 1380 - 1]  # 23 hours a day
     assert days[0].percent < 100.0
     for gap in gaps:
         await run_fill_job(
@@ -95,7 +95,7 @@ async def test_gaps_made_on_purpose_are_found_and_filled(store: Store, source: D
 
 
 async def test_index_gaps_follow_its_session_hours(store: Store, source: DirectTerminal) -> None:
-    day = WEEK_START + 86_400  # Tuesday: US30 trades 01:00 to 22:00
+    day = WEEK_START + 86_400  # Tuesday: US30 trades 01:00 to 24:00 (server time)
     await run_fill_job(
         store,
         source,
@@ -103,7 +103,7 @@ async def test_index_gaps_follow_its_session_hours(store: Store, source: DirectT
     )
     assert find_gaps(store, "US30", day, day + 86_400) == []
     [completeness] = measure_completeness(store, "US30", day, day + 86_400)
-    assert (completeness.expected_minutes, completeness.present_minutes) == (21 * 60, 21 * 60)
+    assert (completeness.expected_minutes, completeness.present_minutes) == (23 * 60, 23 * 60)
 
 
 async def test_ticks_job_cut_off_mid_way_resumes_from_its_cursor(

@@ -20,6 +20,7 @@ from mt5gateway.pool.config import parse_pool_config
 from mt5gateway.recorder import Recorder
 from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
+from mt5gateway.sim.markettime import ServerTime
 from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 from mt5gateway.store import Store
 from mt5gateway.store.tables import TICKS
@@ -112,7 +113,7 @@ async def test_ticks_made_while_a_terminal_restarts_are_re_read(store: Store) ->
         async with recording(store, pool) as (recorder, _):
             catch_ups = recorder.stats.catch_ups
             await pool.restart("MT5_03")  # its stream starts again after the ticks made meanwhile
-            restarted_msc = int(time.time() * 1000)
+            restarted_msc = ServerTime().from_utc_msc(int(time.time() * 1000))  # tick times are server times
             await _until(lambda: recorder.stats.catch_ups > catch_ups)
             await _until(lambda: (store.newest_tick(SYMBOL) or (0, 0))[0] > restarted_msc + 1_000)
         counts = store.symbol_counts([SYMBOL])[0]
@@ -175,7 +176,7 @@ def test_record_killed_with_sigkill_mid_batch_loses_no_tick(tmp_path: Path, stor
         assert killed_at is not None
         time.sleep(2.0)  # ticks the terminal makes while nobody records
         second = subprocess.Popen(command, env=env, stderr=logs[1])
-        restarted_msc = int(time.time() * 1000)
+        restarted_msc = ServerTime().from_utc_msc(int(time.time() * 1000))  # tick times are server times
         _wait_until(lambda: (_newest(url) or 0) > restarted_msc + 1_000, process=second)
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0, (tmp_path / "second.log").read_text()

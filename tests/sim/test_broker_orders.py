@@ -167,8 +167,8 @@ def test_not_enough_margin_is_no_money(broker: Broker) -> None:
 
 
 def test_closed_market_answers_market_closed(broker: Broker, clock: ManualClock) -> None:
-    # Indices trade 01:00-22:00 UTC; forex trades around the clock on weekdays.
-    clock.set_msc(int(datetime(2024, 1, 9, 23, 0, tzinfo=UTC).timestamp() * 1000))
+    # Indices pause an hour at the rollover (00:00-01:00 server time); forex trades through it.
+    clock.set_msc(int(datetime(2024, 1, 9, 0, 30, tzinfo=UTC).timestamp() * 1000))
     assert (
         market_order(broker, HEDGING_USD, "US30", c.ORDER_TYPE_BUY, 0.1).retcode
         == c.TRADE_RETCODE_MARKET_CLOSED

@@ -19,7 +19,7 @@ EXPECTED_OUTPUT = {
         "switched to #5000003",
         "(-6,",
     ],
-    "symbols.py": ["symbols total: 15", "EURUSD: digits=5", "market depth, 20 levels", "(-4,"],
+    "symbols.py": ["symbols total: 45", "EURUSD: digits=5", "market depth, 20 levels", "(-4,"],
     "rates.py": ["EURUSD H4 bars up to", "GBPUSD newest M1 bars", "XAUUSD D1 bars", "(-2,"],
     "ticks.py": ["EURUSD ticks received: 1000", "USDJPY ticks from", "(-2,"],
     "trading.py": ["retcode=10009", "positions left: 0", "pending orders left: 0", "retcode=10014"],

@@ -106,11 +106,11 @@ def test_last_tick_on_a_weekend_is_the_close_of_friday(market: Market, clock: Ma
 
 
 def test_index_last_tick_after_the_session_close(market: Market, clock: ManualClock) -> None:
-    clock.set_msc((WEDNESDAY + 23 * 3600) * 1000)
+    clock.set_msc((WEDNESDAY + 24 * 3600 + 30 * 60) * 1000)  # Thursday 00:30, in the daily pause
     assert (
-        (WEDNESDAY + 22 * 3600 - 60) * 1000
+        (WEDNESDAY + 24 * 3600 - 60) * 1000
         <= market.last_tick("US30").time_msc
-        < (WEDNESDAY + 22 * 3600) * 1000
+        < (WEDNESDAY + 24 * 3600) * 1000
     )
 
 

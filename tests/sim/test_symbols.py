@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mt5gateway.sim.symbols import DEFAULT_SYMBOLS, SessionKind, spec_from_dict
+from mt5gateway.sim.symbols import CATALOGUE, DEFAULT_SYMBOLS, SessionKind, spec_from_dict
 from mt5gateway.terminal import constants as c
 
 MONDAY = 1_763_337_600  # 2025-11-17 00:00 UTC
@@ -21,15 +21,31 @@ def test_default_symbols_are_the_fifteen_of_the_spec() -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(DEFAULT_SYMBOLS))
-def test_default_spec_is_consistent(name: str) -> None:
-    spec = DEFAULT_SYMBOLS[name]
+def test_catalogue_is_the_usual_mt5_one() -> None:
+    assert DEFAULT_SYMBOLS.items() <= CATALOGUE.items()
+    forex = {name for name, spec in CATALOGUE.items() if spec.session is SessionKind.FOREX}
+    currencies = ("EUR", "GBP", "AUD", "NZD", "USD", "CAD", "CHF", "JPY")  # the market's quoting order
+    pairs = {a + b for i, a in enumerate(currencies) for b in currencies[i + 1 :]}
+    assert len(forex) == 28 and forex == pairs
+    by_kind = {kind: {n for n, s in CATALOGUE.items() if s.session is kind} for kind in SessionKind}
+    assert by_kind[SessionKind.METAL] == {"XAUUSD", "XAGUSD"}
+    assert {"US30", "US500", "NDX100", "GER40", "UK100", "JP225"} <= by_kind[SessionKind.INDEX]
+    assert {"BTCUSD", "ETHUSD"} < by_kind[SessionKind.CRYPTO]
+    assert {CATALOGUE[n].currency_profit for n in ("GER40", "UK100", "JP225")} == {"EUR", "GBP", "JPY"}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_catalogue_spec_is_consistent(name: str) -> None:
+    spec = CATALOGUE[name]
     assert spec.name == name and spec.path.endswith("\\" + name) and spec.description
     assert spec.point == pytest.approx(10.0**-spec.digits)
     assert spec.tick_points >= 1
     assert 0 < spec.volume_min <= spec.volume_step * 100 <= spec.volume_max * 100
     assert spec.spread > 0 and spec.start_price > 0 and 0.03 < spec.annual_volatility < 1.5
-    assert spec.currency_profit in {"USD", "JPY", "CAD", "CHF"}
+    assert spec.currency_profit in {"USD", "JPY", "CAD", "CHF", "GBP", "EUR", "AUD", "NZD"}
+    assert spec.currency_margin == (
+        spec.currency_base if spec.session is SessionKind.FOREX else spec.currency_profit
+    )
     expected_mode = {
         SessionKind.FOREX: c.SYMBOL_CALC_MODE_FOREX,
         SessionKind.METAL: c.SYMBOL_CALC_MODE_CFDLEVERAGE,
@@ -50,13 +66,25 @@ def test_forex_session_runs_monday_to_friday() -> None:
     assert not sessions.is_open(MONDAY - 60)  # Sunday 23:59
 
 
-def test_index_session_keeps_cfd_hours() -> None:
+def test_index_session_keeps_futures_hours() -> None:
+    # Sunday 18:00 to Friday 17:00 New York, with an hour's pause at the 17:00 rollover
     sessions = DEFAULT_SYMBOLS["US30"].sessions
     assert not sessions.is_open(MONDAY + 3600 - 1)
     assert sessions.is_open(MONDAY + 3600)
-    assert sessions.is_open(MONDAY + 22 * 3600 - 60)
-    assert not sessions.is_open(MONDAY + 22 * 3600)
+    assert sessions.is_open(MONDAY + DAY - 60)
+    assert not sessions.is_open(MONDAY + DAY)
+    assert sessions.is_open(MONDAY + 4 * DAY + DAY - 60)  # Friday 23:59
     assert not sessions.is_open(MONDAY + 5 * DAY + 12 * 3600)
+    # the European indices follow Eurex: 01:10 to 22:00 Frankfurt time
+    german = CATALOGUE["GER40"].sessions
+    assert not german.is_open(MONDAY + 2 * 3600 + 9 * 60) and german.is_open(MONDAY + 2 * 3600 + 10 * 60)
+    assert german.is_open(MONDAY + 23 * 3600 - 60) and not german.is_open(MONDAY + 23 * 3600)
+
+
+def test_metals_pause_an_hour_at_the_rollover() -> None:
+    sessions = DEFAULT_SYMBOLS["XAUUSD"].sessions
+    assert not sessions.is_open(MONDAY + DAY + 30 * 60) and sessions.is_open(MONDAY + DAY + 3600)
+    assert sessions.is_open(MONDAY + DAY - 60)
 
 
 def test_crypto_trades_every_minute() -> None:
@@ -72,7 +100,7 @@ def test_open_mask_agrees_with_is_open(name: str) -> None:
 
 
 def test_session_minutes_of_a_day() -> None:
-    assert len(DEFAULT_SYMBOLS["US30"].sessions.minutes(MONDAY // DAY)) == 21 * 60
+    assert len(DEFAULT_SYMBOLS["US30"].sessions.minutes(MONDAY // DAY)) == 23 * 60
     assert len(DEFAULT_SYMBOLS["EURUSD"].sessions.minutes(MONDAY // DAY - 1)) == 0
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import mt5gateway.sim as sim_module
 from mt5gateway.sim.clock import ManualClock
-from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
+from mt5gateway.sim.symbols import CATALOGUE, DEFAULT_SYMBOLS
 from mt5gateway.sim.terminal import ClockSpec, SimConfig, SimTerminal
 from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.api import API_FUNCTIONS, TerminalAPI
@@ -107,24 +107,16 @@ def test_terminal_info_has_every_field(mt5: ModuleType) -> None:
 
 
 def test_symbols_total_and_group_filters(mt5: ModuleType) -> None:
-    assert mt5.symbols_total() == 15
+    assert mt5.symbols_total() == len(CATALOGUE) == 45
     everything = mt5.symbols_get()
-    assert len(everything) == 15 and all(isinstance(s, SymbolInfo) for s in everything)
+    assert len(everything) == 45 and all(isinstance(s, SymbolInfo) for s in everything)
     names = {s.name for s in mt5.symbols_get(group="*,!EUR*")}
-    assert "EURUSD" not in names and "GBPUSD" in names and len(names) == 14
+    assert "EURUSD" not in names and "GBPUSD" in names and len(names) == 45 - 7  # EURUSD and its six crosses
     usd = {s.name for s in mt5.symbols_get("*USD*,!EUR*")}
     assert usd == {
-        "AUDUSD",
-        "BTCUSD",
-        "ETHUSD",
-        "GBPUSD",
-        "NZDUSD",
-        "USDCAD",
-        "USDCHF",
-        "USDJPY",
-        "XAGUSD",
-        "XAUUSD",
-    }
+        "AUDUSD", "BCHUSD", "BTCUSD", "ETHUSD", "GBPUSD", "LTCUSD", "NZDUSD",
+        "SOLUSD", "USDCAD", "USDCHF", "USDJPY", "XAGUSD", "XAUUSD", "XRPUSD",
+    }  # fmt: skip
     assert mt5.symbols_get(group=5) is None
     assert mt5.last_error() == (-2, 'Invalid "group" argument')
 
@@ -322,7 +314,7 @@ def test_config_is_plain_picklable_data() -> None:
     assert pickle.loads(pickle.dumps(config)) == config
     terminal = SimTerminal(replace(config, db_path=":memory:"))
     assert terminal.initialize()
-    assert terminal.symbols_total() == 16
+    assert terminal.symbols_total() == len(CATALOGUE) + 1
     assert terminal.symbol_info("EURUSD.x").description == "EURUSD, raw spread"
     terminal.close()
 

@@ -241,3 +241,21 @@ def test_a_symbol_in_use_cannot_be_hidden(mt5: ModuleType) -> None:
     assert mt5.symbol_select("EURUSD", False) is False
     assert mt5.last_error() == (-1, "Terminal: Call failed")
     assert mt5.symbol_info("EURUSD").visible
+
+
+@pytest.mark.parametrize("symbol", ["EURJPY", "CADCHF", "GER40", "JP225", "SOLUSD"])
+def test_any_catalogue_symbol_can_be_selected_charted_and_traded(mt5: ModuleType, symbol: str) -> None:
+    assert mt5.symbol_select(symbol, True)
+    info = mt5.symbol_info(symbol)
+    assert info.select and info.visible
+    assert len(mt5.copy_rates_from_pos(symbol, mt5.TIMEFRAME_M1, 0, 60)) == 60
+    result = _market_buy(mt5, symbol, info.volume_min)
+    assert result.retcode == mt5.TRADE_RETCODE_DONE, result
+    [position] = mt5.positions_get(symbol=symbol)
+    # margin and profit in the account's USD, converted through the catalogue's USD pairs
+    margin = mt5.order_calc_margin(mt5.ORDER_TYPE_BUY, symbol, info.volume_min, result.price)
+    assert margin is not None and margin > 0
+    assert mt5.account_info().margin == pytest.approx(margin, rel=0.01)
+    assert position.profit == pytest.approx(
+        mt5.order_calc_profit(mt5.ORDER_TYPE_BUY, symbol, info.volume_min, result.price, info.bid), abs=0.02
+    )

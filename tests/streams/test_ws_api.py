@@ -15,6 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from mt5gateway.pool import BarEvent
+from mt5gateway.sim.markettime import ServerTime
 from mt5gateway.streams.protocol import MAX_MESSAGE_BYTES
 from mt5gateway.terminal import RATES_DTYPE
 from mt5gateway.terminal import constants as c
@@ -156,7 +157,7 @@ async def test_a_closing_minute_publishes_the_longer_bar_it_closes(live: Live) -
     async with connect(live) as ws:
         await receive(ws, "connected")
         await request(ws, {"type": "subscribe", "channels": ["bars:BTCUSD:M5"]})
-        now = int(time.time())
+        now = ServerTime().from_utc_msc(time.time_ns() // 1_000_000) // 1000  # the terminals' clock
         minute = np.zeros(1, dtype=RATES_DTYPE)
         minute["time"] = now - now % 300 - 60  # the last minute of the M5 bar that closed
         minute["open"] = minute["high"] = minute["low"] = minute["close"] = 1.0

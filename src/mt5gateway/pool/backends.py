@@ -58,6 +58,7 @@ class BackendSpec:
     sim_start_msc: int | None = None
     sim_anchor_msc: int | None = None
     sim_manual: bool = False
+    sim_server_time: str = "broker"
     sim_server: str = DEFAULT_SIM_SERVER
     sim_broker_db: str | None = None
 
@@ -104,6 +105,7 @@ def make_backend(spec: BackendSpec, call_timeout: float) -> Any:
                 clock=ClockSpec(speed=spec.sim_speed, origin_msc=spec.sim_now_msc(), manual=spec.sim_manual),
                 db_path=spec.sim_broker_db,
                 login=spec.login,
+                server_time=spec.sim_server_time,
             )
         )
     if spec.backend == "metatrader5":

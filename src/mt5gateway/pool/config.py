@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..sim.markettime import ServerTime
 from ..sim.symbols import DEFAULT_SYMBOLS
 from .backends import DEFAULT_SIM_SEED, DEFAULT_SIM_SERVER, BackendSpec
 
@@ -90,6 +91,15 @@ class SimSettings(_Strict):
     manual: bool = Field(
         False, description="a manual clock standing at start, moved only by sim_control (tests, drills)"
     )
+    server_time: str = Field(
+        "broker",
+        description="the server clock: 'broker' (UTC+2, UTC+3 in US summer time), 'UTC' or 'UTC+N'",
+    )
+
+    @field_validator("server_time")
+    @classmethod
+    def _server_time(cls, value: str) -> str:
+        return str(ServerTime(value))
 
     @field_validator("start")
     @classmethod
@@ -151,6 +161,7 @@ class TerminalConfig(_Strict):
             sim_start_msc=sim_anchor_msc if sim.start is None else int(sim.start.timestamp() * 1000),
             sim_anchor_msc=sim_anchor_msc,
             sim_manual=sim.manual,
+            sim_server_time=sim.server_time,
             sim_server=sim.server,
             sim_broker_db=sim.broker_db,
         )

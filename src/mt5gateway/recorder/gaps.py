@@ -1,9 +1,10 @@
 """Gaps and completeness: the trading minutes a symbol's sessions promise vs the M1 bars stored.
 
 A minute is expected when the symbol's session is open at its start (``Sessions`` of the simulator's
-symbol specifications, which the configured symbols follow). A gap is a run of consecutive expected
-minutes without a stored M1 bar; it may span a closed period (a weekend) when minutes on both sides are
-missing. Completeness is present / expected minutes per UTC day.
+symbol specifications, which the configured symbols follow; read in the default, broker, server
+clock, where sessions are set). A gap is a run of consecutive expected minutes without a stored M1
+bar; it may span a closed period (a weekend) when minutes on both sides are missing. Completeness is
+present / expected minutes per day, of server time as bar times are.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mt5gateway.errors import SymbolNotFound
-from mt5gateway.sim.symbols import DEFAULT_SYMBOLS, Sessions
+from mt5gateway.sim.symbols import CATALOGUE, Sessions
 from mt5gateway.store import DayCompleteness, Store
 
 __all__ = [
@@ -42,7 +43,7 @@ class Gap:
 
 def sessions_of(symbol: str) -> Sessions:
     """The trading sessions of a known symbol; ``SymbolNotFound`` for any other."""
-    spec = DEFAULT_SYMBOLS.get(symbol)
+    spec = CATALOGUE.get(symbol)
     if spec is None:
         raise SymbolNotFound(f"unknown symbol {symbol!r}", symbol=symbol)
     return spec.sessions

@@ -1,7 +1,8 @@
 """The simulated market: bars and ticks of every symbol, a pure function of (seed, symbol, time).
 
-All times are UTC, epoch seconds (bars) or epoch milliseconds (ticks). History starts on
-2000-01-01 and ends on 2100-01-01; before the first bar there is nothing.
+All times are server times (``sim.markettime``: the server's wall clock written as epoch seconds
+as if it were UTC, as MT5 does), epoch seconds (bars) or epoch milliseconds (ticks). History starts
+on 2000-01-01 and ends on 2100-01-01; before the first bar there is nothing.
 
 How prices are made (generated symbols)
 ---------------------------------------
@@ -10,13 +11,13 @@ How prices are made (generated symbols)
   and its closing log price, a slowly mean-reverting walk around the symbol's ``start_price``
   (half-life two years, shorter for volatile symbols) so levels stay realistic at any date.
   Closed days do not move.
-- **Minutes.** The open minutes of a day are a Brownian bridge from the previous open day's close
-  to the day's anchor, drawn from a generator seeded by (seed, symbol, day). Each minute's variance
-  follows an intraday seasonality (Tokyo, London and New York for FX; the cash session for indices)
-  times a smooth random multiplier. A minute opens one or a few points away from the previous
-  close, its high and low stretch beyond open and close by a random fraction of its volatility, its
-  tick volume follows its activity (at least 4), and its spread (the minimum spread of its ticks,
-  in points) widens around rollover (00:00) and in quiet hours.
+- **Minutes.** The open minutes of a market day are drawn by the market model (``sim.model``:
+  Student-t shocks, a short volatility memory over a slow random one, an intraday profile set in
+  each exchange's local time, jumps at scheduled releases, gaps after weekends and pauses, tick
+  volume and a spread floor with bursts and a rollover plateau) from a generator seeded by (seed,
+  symbol, day), as a bridge from the previous open day's close to the day's anchor. Days are
+  market days (New York + 7 h); with a server clock other than the broker convention their bars
+  are restamped in server time as they are served.
 - **Ticks.** The ticks of each hour are drawn from a generator seeded by (seed, symbol, hour) so
   that each minute's ticks reproduce its bar exactly: as many ticks as ``tick_volume``, the first
   bid is the open, the last the close, the highest the high, the lowest the low, times strictly
@@ -26,8 +27,8 @@ How prices are made (generated symbols)
   ``volume_real`` are 0 (no exchange trades), so ``COPY_TICKS_TRADE`` finds nothing.
 - **Higher timeframes** are exact aggregates of the minutes: open of the first, highest high,
   lowest low, close of the last, summed tick and real volume, and the *minimum* spread. Bars of
-  M1..D1 start at multiples of their length; W1 bars on Sunday 00:00 and MN1 bars on the 1st. D1
-  and longer are built from cached hourly rows, so long spans stay cheap.
+  M1..D1 start at multiples of their length in server time; W1 bars on Sunday 00:00 and MN1 bars on
+  the 1st. D1 and longer are built from cached hourly rows, so long spans stay cheap.
 
 The live edge
 -------------
@@ -37,7 +38,8 @@ newest tick at or before now; while the market is closed, the last tick before t
 
 Replay
 ------
-A symbol given a ``ReplayBars`` (from ``replay.load_replay_csv``) serves those bars instead: at their
+A symbol given a ``ReplayBars`` (from ``replay.load_replay_csv``) serves those bars instead, their
+times taken as server times: at their
 timeframe and its multiples (asking for a shorter or incommensurate timeframe raises
 ``MarketError``), with ticks drawn inside each bar as above. Prices are rounded to the symbol's
 tick size, and a bar whose tick volume is too small to draw it (4 ticks for a bar whose high and
@@ -77,8 +79,10 @@ from ..terminal.dtypes import RATES_DTYPE, TICKS_DTYPE
 from ..terminal.records import Tick
 from ..terminal.timeframes import TIMEFRAME_SECONDS
 from .clock import Clock
+from .markettime import ServerTime
+from .model import DayAnchors, SymbolModel
 from .replay import ReplayBars, load_replay_csv
-from .symbols import MINUTES_PER_DAY, SECONDS_PER_DAY, SessionKind, SymbolSpec
+from .symbols import SECONDS_PER_DAY, SymbolSpec
 
 __all__ = ["HISTORY_END", "HISTORY_START", "Market", "MarketError", "UnknownSymbol"]
 
@@ -95,7 +99,6 @@ HISTORY_END = END_DAY * SECONDS_PER_DAY
 HOUR = 3_600
 _LOG_VOL_PERSISTENCE = 0.97  # day-to-day AR(1) coefficient of log volatility
 _LOG_VOL_SHOCK = 0.12
-_INTRADAY_VOL_SHOCK = 0.3
 _LONGEST_HALF_LIFE_DAYS = 730.0
 _LEVEL_SPREAD = 0.35  # stationary standard deviation of the log price around log(start_price)
 _ANCHOR_BLOCK_DAYS = 2_048
@@ -199,54 +202,6 @@ def _ar1(innovations: FloatArray, coefficient: float, initial: float) -> FloatAr
         out[start : start + len(segment)] = values
         state = float(values[-1])
     return out
-
-
-def _bump(minutes: FloatArray, center_hour: float, width_hours: float) -> FloatArray:
-    return np.exp(-0.5 * ((minutes / 60.0 - center_hour) / width_hours) ** 2)
-
-
-def _activity_profile(kind: SessionKind) -> FloatArray:
-    """Relative activity of each minute of the day (mean 1 over the open minutes) by session kind."""
-    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
-    if kind in (SessionKind.FOREX, SessionKind.METAL):
-        new_york = 0.9 if kind is SessionKind.FOREX else 1.3
-        raw = (
-            0.3
-            + 0.35 * _bump(m, 3.0, 2.5)  # Tokyo
-            + 1.0 * _bump(m, 10.0, 2.5)  # London
-            + new_york * _bump(m, 15.0, 2.0)  # New York
-            + 0.8 * _bump(m, 7.05, 0.3)  # London open
-            + 0.7 * _bump(m, 13.55, 0.3)  # US data and New York open
-        )
-    elif kind is SessionKind.INDEX:
-        raw = (
-            0.25
-            + 0.35 * _bump(m, 9.0, 3.0)  # Europe
-            + 1.4 * _bump(m, 17.5, 2.2)  # cash session
-            + 1.0 * _bump(m, 14.55, 0.3)  # cash open
-            + 0.6 * _bump(m, 20.9, 0.2)  # cash close
-        )
-    else:
-        raw = 0.7 + 0.35 * _bump(m, 15.0, 4.0) + 0.15 * _bump(m, 8.0, 3.0)
-    return raw
-
-
-def _spread_profile(kind: SessionKind, activity: FloatArray) -> FloatArray:
-    """Spread multiplier of each minute: wide at rollover (00:00) and in quiet hours."""
-    m = np.arange(MINUTES_PER_DAY, dtype=np.float64)
-    to_midnight = np.minimum(m, MINUTES_PER_DAY - m)
-    rollover = np.exp(-0.5 * (to_midnight / 5.0) ** 2)
-    quiet = 1.0 - activity / activity.max()
-    shape: FloatArray
-    if kind in (SessionKind.FOREX, SessionKind.METAL):
-        shape = 1.0 + 3.0 * rollover + 0.4 * quiet
-    elif kind is SessionKind.INDEX:
-        at_open = np.exp(-0.5 * ((m - 60) / 5.0) ** 2)
-        at_close = np.exp(-0.5 * ((m - 1319) / 5.0) ** 2)
-        shape = 1.0 + 2.0 * at_open + 1.0 * at_close + 0.6 * quiet
-    else:
-        shape = 1.0 + 0.5 * rollover + 0.2 * quiet
-    return shape
 
 
 def _aggregate(rows: Rates, keys: IntArray) -> Rates:
@@ -435,9 +390,13 @@ class _Feed(abc.ABC):
     base_seconds: int
     open_days: IntArray  # sorted epoch day numbers that have bars
 
-    def __init__(self, spec: SymbolSpec, seed: int, base_seconds: int) -> None:
+    def __init__(
+        self, spec: SymbolSpec, seed: int, base_seconds: int, shift: ServerTime | None = None
+    ) -> None:
         self.spec = spec
         self.seed = seed
+        # how server time differs from the feed's own (market) time; None: it does not
+        self.shift = shift
         self.key = _stable_key(spec.name)
         self._tick_streams = _Streams(seed, self.key, _STREAM_TICKS)
         self.base_seconds = base_seconds
@@ -448,6 +407,38 @@ class _Feed(abc.ABC):
         self._coarse_cache: _LRU[int, Rates] = _LRU(_COARSE_CACHE_DAYS)
         self._tick_cache: _LRU[int, Ticks] = _LRU(_TICK_CACHE_CHUNKS)
         self.live_chunk: _LiveChunk | None = None
+
+    def market_msc(self, server_msc: int) -> int:
+        """The feed's own time of a server time (ms)."""
+        return server_msc if self.shift is None else self.shift.market_msc(server_msc)
+
+    def market_sec(self, server_sec: int) -> int:
+        """The feed's own time of a server time (s)."""
+        return self.market_msc(server_sec * 1000) // 1000
+
+    def server_sec(self, market_sec: int) -> int:
+        """The server time of one of the feed's own times (s)."""
+        return market_sec if self.shift is None else self.shift.server_msc(market_sec * 1000) // 1000
+
+    def to_server(self, rows: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
+        """Rates or ticks (a fresh array, changed in place) restamped in server time; a time that
+        does not exist in server time (the hour skipped in March) is dropped."""
+        if self.shift is None or len(rows) == 0:
+            return rows
+        times, exists = self.shift.server_from_market(rows["time"])
+        delta = times - rows["time"]
+        rows["time"] = times
+        if rows.dtype == TICKS_DTYPE:
+            rows["time_msc"] += delta * 1000
+        kept: npt.NDArray[np.void] = rows if exists.all() else rows[exists]
+        return kept
+
+    def tick_to_server(self, tick: Tick) -> Tick:
+        """One tick restamped in server time."""
+        if self.shift is None:
+            return tick
+        time_msc = self.shift.server_msc(tick.time_msc)
+        return tick._replace(time=time_msc // 1000, time_msc=time_msc)
 
     @abc.abstractmethod
     def _make_days(self, days: IntArray) -> list[Rates]:
@@ -515,27 +506,14 @@ class _Feed(abc.ABC):
 class _GeneratedFeed(_Feed):
     """Prices drawn from the model in the module docstring."""
 
-    def __init__(self, spec: SymbolSpec, seed: int) -> None:
-        super().__init__(spec, seed, 60)
+    def __init__(self, spec: SymbolSpec, seed: int, shift: ServerTime | None) -> None:
+        super().__init__(spec, seed, 60, shift)
         sessions = spec.sessions
         all_days = np.arange(EPOCH_DAY, END_DAY, dtype=np.int64)
         is_open = sessions.open_days_mask(all_days)
         self.open_days = all_days[is_open]
         self._minutes = sessions.minutes_per_day
-        activity = _activity_profile(spec.session)
-        spread_shape = _spread_profile(spec.session, activity)
-        window = slice(sessions.open_minute, sessions.close_minute)
-        relative_activity = activity[window] / activity[window].mean()
-        self._sqrt_activity = np.sqrt(relative_activity)
-        # E[multiplier] = exp(shock**2 / 2): divided out so that tick_rate stays the mean
-        self._tick_rate = spec.tick_rate * relative_activity * math.exp(-(_INTRADAY_VOL_SHOCK**2) / 2)
-        self._typical_spread = spec.spread * spread_shape[window]
-        # linear interpolation between 25 hourly knots (00:00 ... 24:00) as a matrix product
-        hours = (sessions.open_minute + np.arange(self._minutes)) / 60.0
-        knot = np.floor(hours).astype(np.int64)
-        self._knot_interpolation = np.zeros((25, self._minutes))
-        self._knot_interpolation[knot, np.arange(self._minutes)] = 1.0 - (hours - knot)
-        self._knot_interpolation[knot + 1, np.arange(self._minutes)] = hours - knot
+        self._model = SymbolModel(spec)
         self._minute_offsets = 60 * (sessions.open_minute + np.arange(self._minutes, dtype=np.int64))
         self._minute_streams = _Streams(seed, self.key, _STREAM_MINUTES)
         self._anchor_streams = _Streams(seed, self.key, _STREAM_ANCHORS)
@@ -602,99 +580,32 @@ class _GeneratedFeed(_Feed):
                     self._previous_close_state = float(log_close[last_open[-1]])
                 self._anchored = hi
 
-    @staticmethod
-    def _ticks_beyond(uniform: npt.NDArray[np.float32], sigma: FloatArray) -> npt.NDArray[np.float32]:
-        """How far (whole ticks) a minute's high or low reaches past its open and close."""
-        reach: npt.NDArray[np.float32] = uniform * np.float32(1.2)
-        reach *= sigma
-        np.rint(reach, out=reach)
-        return reach
-
     def _make_days(self, days: IntArray) -> list[Rates]:
         last_index = int(days.max()) - EPOCH_DAY
         if last_index >= self._anchored:
             self._anchor_through(last_index)
-        n_days, n = len(days), self._minutes
         index = days - EPOCH_DAY
-        normals = np.empty((n_days, n + 25))
-        uniforms = np.empty((n_days, 3, n), dtype=np.float32)  # plenty of resolution, half the cost
-        for row, rng in enumerate(self._minute_streams.generators(days.tolist())):
-            rng.standard_normal(out=normals[row])
-            rng.random(out=uniforms[row], dtype=np.float32)
-        knots = normals[:, n:]
-        u_open, u_up, u_down = (uniforms[:, i] for i in range(3))
-        shocks = normals[:, :n]
-        # (in-place arithmetic below: fewer temporaries, the batch stays in cache)
-
-        # a smooth random intraday volatility multiplier, interpolated between hourly knots
-        multiplier = knots @ self._knot_interpolation
-        multiplier *= _INTRADAY_VOL_SHOCK
-        np.exp(multiplier, out=multiplier)
-
-        # the Brownian bridge of minute closes between the previous open day's anchor and today's
-        sd = multiplier * self._sqrt_activity
-        sd *= (self._day_vol[index] / np.sqrt(np.einsum("ij,ij->i", sd, sd)))[:, None]
-        log_path = np.cumsum(sd * shocks, axis=1)
-        elapsed = np.cumsum(sd * sd, axis=1)
-        start = self._log_previous[index]
-        missing_move = (log_path[:, -1] - (self._log_close[index] - start)) / elapsed[:, -1]
-        elapsed *= missing_move[:, None]
-        log_path -= elapsed
-        log_path += start[:, None]
-
-        # prices in ticks, as integer-valued floats (exact far beyond any price here)
-        price = np.exp(log_path, out=log_path)
-        price *= 1.0 / self.spec.tick_size
-        close = np.rint(price)
-        sigma = np.multiply(sd, price, out=sd)  # the minute's volatility in ticks
-        opens = np.empty_like(close)
-        opens[:, 0] = np.rint(np.exp(start) / self.spec.tick_size)
-        opens[:, 1:] = close[:, :-1]
-        centered = u_open - 0.5
-        jump = np.abs(centered)
-        jump *= 0.6
-        jump *= sigma
-        np.floor(jump, out=jump)
-        jump += 1.0
-        opens += np.copysign(jump, centered, out=jump)
-        np.maximum(opens, 1.0, out=opens)
-        high = np.maximum(opens, close)
-        high += self._ticks_beyond(u_up, sigma)
-        low = np.minimum(opens, close)
-        low -= self._ticks_beyond(u_down, sigma)
-        high += high == low
-        np.maximum(low, 1.0, out=low)
-
-        # big moves come with more ticks and wider spreads (E|shock| = 0.8)
-        size = np.abs(shocks, out=shocks)
-        volume = size * 0.5
-        volume += 0.6
-        volume *= multiplier
-        volume *= self._tick_rate
-        np.rint(volume, out=volume)
-        spread = size * 0.15
-        spread += 0.88
-        spread *= self._typical_spread
-        np.rint(spread, out=spread)
-
-        np.maximum(volume, _MIN_GENERATED_TICKS, out=volume)
-        np.maximum(spread, 1.0, out=spread)
-        opens /= self.scale / self.spec.tick_points
-        high /= self.scale / self.spec.tick_points
-        low /= self.scale / self.spec.tick_points
-        close /= self.scale / self.spec.tick_points
+        anchors = DayAnchors(
+            day_vol=self._day_vol[index],
+            log_previous=self._log_previous[index],
+            log_close=self._log_close[index],
+            after_weekend=~self._day_is_open[index - 1],
+        )
+        draws = self._model.draw(self._minute_streams.generators(days.tolist()), len(days))
+        bars = self._model.minutes_of(days, anchors, draws, self.spec.tick_size)
+        ticks_per_unit = self.scale / self.spec.tick_points  # a division keeps decimals exact
         times = (days * SECONDS_PER_DAY)[:, None] + self._minute_offsets
         # one array per day, written directly (evicting a day frees exactly its memory)
         out = []
-        for row in range(n_days):
-            rates = np.empty(n, dtype=RATES_DTYPE)
+        for row in range(len(days)):
+            rates = np.empty(self._minutes, dtype=RATES_DTYPE)
             rates["time"] = times[row]
-            rates["open"] = opens[row]
-            rates["high"] = high[row]
-            rates["low"] = low[row]
-            rates["close"] = close[row]
-            rates["tick_volume"] = volume[row]
-            rates["spread"] = spread[row]
+            rates["open"] = bars.open[row] / ticks_per_unit
+            rates["high"] = bars.high[row] / ticks_per_unit
+            rates["low"] = bars.low[row] / ticks_per_unit
+            rates["close"] = bars.close[row] / ticks_per_unit
+            rates["tick_volume"] = bars.tick_volume[row]
+            rates["spread"] = bars.spread[row]
             rates["real_volume"] = 0
             out.append(rates)
         return out
@@ -747,11 +658,14 @@ class Market:
         seed: int,
         clock: Clock,
         replay: Iterable[ReplayBars | str | os.PathLike[str]] | None = None,
+        server_time: ServerTime | None = None,
     ) -> None:
         if seed < 0:
             raise MarketError(f"the market seed must be a non-negative integer, got {seed}")
         self.seed = seed
         self.clock = clock
+        self.server_time = server_time or ServerTime()
+        self._shift = None if self.server_time.is_market_time else self.server_time
         self._specs = dict(symbols)
         self.symbols: Mapping[str, SymbolSpec] = MappingProxyType(self._specs)
         self._feeds: dict[str, _Feed] = {}
@@ -777,20 +691,32 @@ class Market:
             with self._feed_lock:
                 feed = self._feeds.get(symbol)
                 if feed is None:
-                    feed = self._feeds[symbol] = _GeneratedFeed(spec, self.seed)
+                    feed = self._feeds[symbol] = _GeneratedFeed(spec, self.seed, self._shift)
         return feed
 
+    def _in_market_time(self, symbol: str, t_sec: npt.ArrayLike) -> IntArray:
+        """Server times as the symbol's sessions read them (a replayed symbol's are server times)."""
+        feed = self._feeds.get(symbol)
+        shift = feed.shift if feed is not None else self._shift
+        times = np.asarray(t_sec, dtype=np.int64)
+        return times if shift is None else shift.market_from_server(times)
+
     def is_open(self, symbol: str, t_sec: int) -> bool:
-        """Whether ``symbol`` trades in the minute containing ``t_sec`` (its session hours)."""
-        return self.spec(symbol).sessions.is_open(t_sec)
+        """Whether ``symbol`` trades in the minute containing server time ``t_sec``."""
+        spec = self.spec(symbol)
+        if self._shift is None:
+            return spec.sessions.is_open(t_sec)
+        return spec.sessions.is_open(int(self._in_market_time(symbol, [t_sec])[0]))
 
     def open_mask(self, symbol: str, t_sec: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-        """Vectorised ``is_open`` over an array of epoch seconds."""
-        return self.spec(symbol).sessions.open_mask(t_sec)
+        """Vectorised ``is_open`` over an array of server times."""
+        return self.spec(symbol).sessions.open_mask(self._in_market_time(symbol, t_sec))
 
     def session_minutes(self, symbol: str, day: int) -> IntArray:
-        """Epoch seconds of every open minute of epoch day ``day`` (``t // 86400``) for ``symbol``."""
-        return self.spec(symbol).sessions.minutes(day)
+        """Server times of every open minute of the server's day ``day`` (``t // 86400``)."""
+        minutes = day * SECONDS_PER_DAY + 60 * np.arange(1440, dtype=np.int64)
+        found: IntArray = minutes[self.open_mask(symbol, minutes)]
+        return found
 
     # ------------------------------------------------------------------------------------ bars
 
@@ -829,7 +755,8 @@ class Market:
         position is before the start of history. Generated symbols have the same number of bars on
         every whole open day, so whole days are skipped by arithmetic."""
         now_sec = now_msc // 1000
-        if not isinstance(feed, _GeneratedFeed) or timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1):
+        calendar = timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
+        if not isinstance(feed, _GeneratedFeed) or calendar or feed.shift is not None:
             return now_sec, start_pos
         per_day = feed.bars_per_day(TIMEFRAME_SECONDS[timeframe])
         newest = int(np.searchsorted(feed.open_days, now_sec // SECONDS_PER_DAY, side="right")) - 1
@@ -894,8 +821,9 @@ class Market:
         to_sec = min(to_sec, now_msc // 1000)
         if to_sec < from_sec:
             return np.empty(0, dtype=RATES_DTYPE)
-        first_day = from_sec // SECONDS_PER_DAY
-        last_day = _period_last_day(to_sec // SECONDS_PER_DAY, timeframe)
+        first_day = feed.market_sec(from_sec) // SECONDS_PER_DAY
+        last_second = (_period_last_day(to_sec // SECONDS_PER_DAY, timeframe) + 1) * SECONDS_PER_DAY - 1
+        last_day = feed.market_sec(last_second) // SECONDS_PER_DAY
         days = feed.open_days[
             np.searchsorted(feed.open_days, first_day) : np.searchsorted(feed.open_days, last_day, "right")
         ]
@@ -903,8 +831,8 @@ class Market:
             return np.empty(0, dtype=RATES_DTYPE)
         calendar = timeframe in (c.TIMEFRAME_W1, c.TIMEFRAME_MN1)
         coarse = calendar or TIMEFRAME_SECONDS[timeframe] >= feed.coarse_seconds
-        parts = self._day_rows(feed, days, coarse, now_msc)
-        rows = _join(parts, RATES_DTYPE)
+        parts = self._day_rows(feed, days, coarse, feed.market_msc(now_msc))
+        rows = feed.to_server(_join(parts, RATES_DTYPE))
         level = feed.coarse_seconds if coarse else feed.base_seconds
         if calendar or TIMEFRAME_SECONDS[timeframe] != level:
             rows = _aggregate(rows, _period_keys(rows["time"], timeframe))
@@ -916,7 +844,9 @@ class Market:
         if count == 0:
             return np.empty(0, dtype=RATES_DTYPE)
         end = min(date_from, now_msc // 1000)
-        available = int(np.searchsorted(feed.open_days, end // SECONDS_PER_DAY, side="right"))
+        available = int(
+            np.searchsorted(feed.open_days, feed.market_sec(end) // SECONDS_PER_DAY, side="right")
+        )
         if available == 0:
             return np.empty(0, dtype=RATES_DTYPE)
         # open days likely to hold ``count`` bars; doubled until enough or history runs out
@@ -931,7 +861,7 @@ class Market:
             first = max(0, available - days_needed)
             first_day = int(feed.open_days[first])
             # a period start, so that the oldest bar is whole (ranges fetch whole days from there)
-            start = int(_period_keys(np.array([first_day * SECONDS_PER_DAY]), timeframe)[0])
+            start = int(_period_keys(np.array([feed.server_sec(first_day * SECONDS_PER_DAY)]), timeframe)[0])
             rows = self._range(feed, timeframe, start, date_from, now_msc)
             if len(rows) >= count or first == 0:
                 return rows[-count:]
@@ -972,20 +902,22 @@ class Market:
         from_msc = int(from_msc)
         if to_msc < from_msc:
             return np.empty(0, dtype=TICKS_DTYPE)
+        market_from, market_to = feed.market_msc(from_msc), feed.market_msc(to_msc)
         days = feed.open_days[
-            np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY) : np.searchsorted(
-                feed.open_days, to_msc // 1000 // SECONDS_PER_DAY, side="right"
+            np.searchsorted(feed.open_days, market_from // 1000 // SECONDS_PER_DAY) : np.searchsorted(
+                feed.open_days, market_to // 1000 // SECONDS_PER_DAY, side="right"
             )
         ]
-        return self._select_flags(self._ticks_between(feed, days, from_msc, to_msc), flags)
+        ticks = feed.to_server(self._ticks_between(feed, days, market_from, market_to))
+        return self._select_flags(ticks, flags)
 
     def ticks_from(self, symbol: str, from_msc: int, count: int, flags: int) -> Ticks:
         """Up to ``count`` ticks with ``time_msc >= from_msc`` (none after now), oldest first."""
         feed = self._feed(symbol)
         self._select_flags(np.empty(0, dtype=TICKS_DTYPE), flags)
         self._check_count(count)
-        now_msc = self.clock.now_msc()
-        from_msc = int(from_msc)
+        now_msc = feed.market_msc(self.clock.now_msc())
+        from_msc = feed.market_msc(int(from_msc))
         position = int(np.searchsorted(feed.open_days, from_msc // 1000 // SECONDS_PER_DAY))
         last = int(np.searchsorted(feed.open_days, now_msc // 1000 // SECONDS_PER_DAY, side="right"))
         found: list[Ticks] = []
@@ -998,7 +930,7 @@ class Market:
             position += 1
         if not found:
             return np.empty(0, dtype=TICKS_DTYPE)
-        return _join(found, TICKS_DTYPE)[:count]
+        return feed.to_server(_join(found, TICKS_DTYPE)[:count])
 
     def last_tick(self, symbol: str) -> Tick:
         """The newest tick at or before now (while closed, the last one before the close).
@@ -1006,22 +938,22 @@ class Market:
         Raises ``MarketError`` when the clock is before the symbol's first tick.
         """
         feed = self._feed(symbol)
-        now_msc = self.clock.now_msc()
+        now_msc = feed.market_msc(self.clock.now_msc())
         live = feed.live_chunk
         if live is not None and live.start_msc <= now_msc < live.end_msc:
             position = int(live.times.searchsorted(now_msc, side="right"))
             if position:
-                return Tick._make(live.ticks[position - 1].item())
+                return feed.tick_to_server(Tick._make(live.ticks[position - 1].item()))
             if live.before is not None:
-                return live.before
-        return self._last_tick_slow(feed, now_msc)
+                return feed.tick_to_server(live.before)
+        return feed.tick_to_server(self._last_tick_slow(feed, now_msc))
 
     def _last_tick_slow(self, feed: _Feed, now_msc: int) -> Tick:
         now_sec = now_msc // 1000
         step = feed.chunk_seconds
         chunk = now_sec - now_sec % step
         ticks = feed.chunk_ticks(chunk)
-        times = ticks["time_msc"]
+        times = np.ascontiguousarray(ticks["time_msc"])  # a field view would be copied by every search
         position = int(times.searchsorted(now_msc, side="right"))
         if position:
             feed.live_chunk = _LiveChunk(chunk * 1000, (chunk + step) * 1000, ticks, times, None)

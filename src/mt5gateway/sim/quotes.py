@@ -23,7 +23,9 @@ __all__ = ["add_arguments", "quote_table", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``mt5gateway quotes``."""
     parser.add_argument(
-        "--symbols", default=",".join(DEFAULT_SYMBOLS), help="comma-separated symbols (default: all 15)"
+        "--symbols",
+        default=",".join(DEFAULT_SYMBOLS),
+        help="comma-separated symbols of the catalogue (default: the 15 of the default deployment)",
     )
     parser.add_argument("--seed", type=int, default=0, help="market seed (default 0)")
     parser.add_argument("--speed", type=float, default=1.0, help="clock speed factor (default 1)")
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def quote_table(terminal: SimTerminal, symbols: list[str], opening_bids: dict[str, float]) -> Table:
     """One refresh: bid, ask, spread in points and change since the table opened, per symbol."""
     table = Table(title="mt5gateway simulator quotes")
-    for column in ("symbol", "bid", "ask", "spread", "change %", "time (UTC)"):
+    for column in ("symbol", "bid", "ask", "spread", "change %", "server time"):
         table.add_column(column, justify="left" if column == "symbol" else "right")
     for symbol in symbols:
         tick = terminal.symbol_info_tick(symbol)

@@ -1,8 +1,9 @@
 """Real bars from a CSV file, for the market to replay instead of generated prices.
 
 The file has a header row naming at least ``time, open, high, low, close, tick_volume`` and
-optionally ``spread`` (points); other columns are ignored. ``time`` is the bar's open time, UTC, as
-epoch seconds or a date-time (``2024-03-01 14:05``, ``2024.03.01 14:05:00``, ISO 8601). The bars'
+optionally ``spread`` (points); other columns are ignored. ``time`` is the bar's open time in server
+time, as an MT5 export writes it (a date-time is read as if it were UTC), as epoch seconds or a
+date-time (``2024-03-01 14:05``, ``2024.03.01 14:05:00``, ISO 8601). The bars'
 timeframe is the smallest step between two rows (M1 ... D1) unless given. The symbol is given or
 taken from the file name up to its first ``_`` (``EURUSD_M1.csv`` replays EURUSD).
 

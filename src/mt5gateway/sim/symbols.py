@@ -1,18 +1,23 @@
-"""Symbol specifications and trading sessions of the simulated server.
+"""Symbol specifications, trading sessions, and the catalogue of the simulated server.
 
-Server time is UTC. Sessions, per ``SessionKind``:
+Sessions are in market time (``sim.markettime``: New York time + 7 h, the broker convention, so with
+the default server clock they read the same in server time). Per ``SessionKind``:
 
-- ``forex`` and ``metal``: Monday 00:00 to Friday 23:59 (the last bar of the week opens Friday
-  23:59); closed on Saturday and Sunday.
-- ``index`` (US30, NDX100): Monday to Friday, 01:00 to 22:00 (the last bar opens 21:59), the usual
-  hours of an index CFD with its daily break; the cash session (14:30 to 21:00) is the busiest part.
+- ``forex``: Monday 00:00 to Friday 24:00, that is Sunday 17:00 to Friday 17:00 in New York.
+- ``metal``: the same week with a daily pause of an hour at the rollover (open 01:00 to 24:00).
+- ``index``: the exchange's futures hours at a typical broker, Monday to Friday: 01:00 to 24:00 for
+  the US and Japanese indices (Sunday 18:00 to Friday 17:00 in New York, an hour's pause daily),
+  shorter for the European and Australian ones (``SymbolSpec.hours``); the cash session is the
+  busiest part (``sim.model``).
 - ``crypto``: every minute of every day.
 
 A session is one interval of the day repeated on some weekdays, so "is this minute open" is a
 vectorised comparison and every open day of a symbol has the same number of minutes.
 
-``DEFAULT_SYMBOLS`` holds the 15 symbols of the default deployment; ``spec_from_dict`` builds more
-from configuration (optionally ``"like"`` an existing symbol, overriding some fields).
+``DEFAULT_SYMBOLS`` holds the 15 symbols of the default deployment (one per default terminal);
+``CATALOGUE`` every symbol the simulated server offers: those 15, the other FX majors and crosses
+(28 pairs in all), the main indices and more crypto. ``spec_from_dict`` builds more from
+configuration (optionally ``"like"`` an existing symbol, overriding some fields).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy.typing as npt
 from ..terminal import constants as c
 
 __all__ = [
+    "CATALOGUE",
     "DEFAULT_SYMBOLS",
     "SESSIONS",
     "SessionKind",
@@ -58,8 +64,8 @@ def weekday_of_day(day: int | npt.NDArray[np.int64]) -> Any:
 
 @dataclass(frozen=True)
 class Sessions:
-    """Open from ``open_minute`` to ``close_minute`` (minutes after 00:00 UTC, close exclusive) on
-    each of ``weekdays`` (Monday = 0 ... Sunday = 6)."""
+    """Open from ``open_minute`` to ``close_minute`` (minutes after 00:00 market time, close
+    exclusive) on each of ``weekdays`` (Monday = 0 ... Sunday = 6)."""
 
     weekdays: frozenset[int]
     open_minute: int
@@ -109,8 +115,8 @@ class Sessions:
 
 SESSIONS: dict[SessionKind, Sessions] = {
     SessionKind.FOREX: Sessions(frozenset(range(5)), 0, MINUTES_PER_DAY),
-    SessionKind.METAL: Sessions(frozenset(range(5)), 0, MINUTES_PER_DAY),
-    SessionKind.INDEX: Sessions(frozenset(range(5)), 60, 22 * 60),
+    SessionKind.METAL: Sessions(frozenset(range(5)), 60, MINUTES_PER_DAY),
+    SessionKind.INDEX: Sessions(frozenset(range(5)), 60, MINUTES_PER_DAY),
     SessionKind.CRYPTO: Sessions(frozenset(range(7)), 0, MINUTES_PER_DAY),
 }
 
@@ -134,6 +140,7 @@ class SymbolSpec:
     points per lot and night (``swap_mode`` POINTS, triple on ``swap_rollover3days``).
     ``start_price`` is the level prices wander around, ``annual_volatility`` the yearly standard
     deviation of log returns, ``tick_rate`` the mean number of ticks in an open minute.
+    ``hours``: the session's (open, close) minutes of the market day, when not its kind's.
     """
 
     name: str
@@ -166,6 +173,7 @@ class SymbolSpec:
     swap_mode: int = c.SYMBOL_SWAP_MODE_POINTS
     swap_rollover3days: int = c.DAY_OF_WEEK_WEDNESDAY
     chart_mode: int = c.SYMBOL_CHART_MODE_BID
+    hours: tuple[int, int] | None = None
     sessions: Sessions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -179,7 +187,11 @@ class SymbolSpec:
         if not 0 < self.volume_min <= self.volume_max or self.volume_step <= 0:
             raise ValueError(f"{self.name}: bad volume limits")
         object.__setattr__(self, "session", SessionKind(self.session))
-        object.__setattr__(self, "sessions", SESSIONS[self.session])
+        sessions = SESSIONS[self.session]
+        if self.hours is not None:
+            object.__setattr__(self, "hours", tuple(self.hours))
+            sessions = Sessions(sessions.weekdays, *self.hours)
+        object.__setattr__(self, "sessions", sessions)
 
     @property
     def point(self) -> float:
@@ -253,6 +265,8 @@ def _cfd(
     spread: int,
     swaps: tuple[float, float],
     tick_rate: float,
+    profit: str = "USD",
+    hours: tuple[int, int] | None = None,
 ) -> SymbolSpec:
     calc_mode, stops_level = _CFD_RULES[session]
     return SymbolSpec(
@@ -266,8 +280,8 @@ def _cfd(
         volume_max=volumes[1],
         volume_step=volumes[2],
         currency_base=base,
-        currency_profit="USD",
-        currency_margin="USD",
+        currency_profit=profit,
+        currency_margin=profit,
         calc_mode=calc_mode,
         session=session,
         start_price=price,
@@ -277,6 +291,7 @@ def _cfd(
         swap_short=swaps[1],
         tick_rate=tick_rate,
         stops_level=stops_level,
+        hours=hours,
     )
 
 
@@ -465,6 +480,124 @@ DEFAULT_SYMBOLS: dict[str, SymbolSpec] = {
         ),
     )
 }
+
+# The rest of the catalogue. FX crosses: (name, price, annual volatility, spread and swaps in points,
+# ticks a minute); the full names come from the currencies.
+_CURRENCY_NAMES = {
+    "AUD": "Australian Dollar",
+    "CAD": "Canadian Dollar",
+    "CHF": "Swiss Franc",
+    "EUR": "Euro",
+    "GBP": "Great Britain Pound",
+    "JPY": "Japanese Yen",
+    "NZD": "New Zealand Dollar",
+    "USD": "US Dollar",
+}
+_CROSSES = (
+    ("AUDCAD", 0.9050, 0.080, 20, (-1.2, -4.6), 25),
+    ("AUDCHF", 0.5350, 0.090, 18, (2.9, -8.4), 22),
+    ("AUDNZD", 1.0950, 0.060, 25, (0.4, -6.8), 22),
+    ("CADCHF", 0.5900, 0.080, 22, (3.1, -9.0), 20),
+    ("CADJPY", 108.50, 0.100, 20, (2.2, -10.5), 25),
+    ("CHFJPY", 183.00, 0.090, 25, (-8.9, -2.5), 25),
+    ("EURAUD", 1.6600, 0.080, 22, (-10.4, 1.7), 30),
+    ("EURCAD", 1.5000, 0.070, 22, (-8.8, 0.9), 28),
+    ("EURCHF", 0.9350, 0.055, 15, (2.2, -7.8), 25),
+    ("EURGBP", 0.8550, 0.055, 12, (-5.9, 0.6), 30),
+    ("EURJPY", 162.50, 0.090, 18, (6.1, -16.4), 40),
+    ("EURNZD", 1.8200, 0.085, 35, (-12.9, 2.4), 25),
+    ("GBPAUD", 1.9500, 0.085, 30, (-4.5, -5.2), 28),
+    ("GBPCAD", 1.7600, 0.075, 30, (-3.9, -6.3), 25),
+    ("GBPCHF", 1.0950, 0.070, 25, (5.4, -12.8), 25),
+    ("GBPNZD", 2.1400, 0.090, 45, (-6.6, -5.7), 22),
+    ("NZDCAD", 0.8250, 0.080, 25, (-2.1, -4.2), 20),
+    ("NZDCHF", 0.4900, 0.090, 25, (1.8, -7.2), 20),
+    ("NZDJPY", 89.50, 0.110, 22, (2.6, -11.2), 25),
+)
+# CFDs: indices (their currency, and their futures hours where not 01:00 to 24:00) and crypto
+_EU_HOURS = (130, 1380)  # Eurex 01:10 to 22:00 Frankfurt time, an hour ahead in market time
+
+
+def _index(
+    name: str, description: str, currency: str, price: float, volatility: float, spread: int, **kwargs: Any
+) -> SymbolSpec:
+    return _cfd(
+        name,
+        f"Indices\\{name}",
+        description,
+        SessionKind.INDEX,
+        digits=2,
+        contract_size=1.0,
+        volumes=(0.1, 500.0, 0.1),
+        base=currency,
+        price=price,
+        volatility=volatility,
+        spread=spread,
+        swaps=(-price * 0.08, -price * 0.025),
+        tick_rate=60,
+        profit=currency,
+        **kwargs,
+    )
+
+
+def _coin(
+    name: str, description: str, price: float, digits: int, spread: int, contract_size: float = 1.0
+) -> SymbolSpec:
+    return _cfd(
+        name,
+        f"Crypto\\{name}",
+        description,
+        SessionKind.CRYPTO,
+        digits=digits,
+        contract_size=contract_size,
+        volumes=(0.01, 100.0, 0.01),
+        base=name[:-3],
+        price=price,
+        volatility=0.85,
+        spread=spread,
+        swaps=(-spread * 1.2, -spread * 0.5),
+        tick_rate=30,
+    )
+
+
+CATALOGUE: dict[str, SymbolSpec] = dict(
+    sorted(
+        {
+            **DEFAULT_SYMBOLS,
+            **{
+                name: _forex(
+                    name,
+                    "Crosses",
+                    f"{_CURRENCY_NAMES[name[:3]]} vs {_CURRENCY_NAMES[name[3:]]}",
+                    price=price,
+                    volatility=volatility,
+                    spread=spread,
+                    swaps=swaps,
+                    tick_rate=tick_rate,
+                )
+                for name, price, volatility, spread, swaps, tick_rate in _CROSSES
+            },
+            **{
+                spec.name: spec
+                for spec in (
+                    _index("US500", "S&P 500 Index", "USD", 5_600.0, 0.16, 50),
+                    _index("GER40", "Germany 40 Index (DAX)", "EUR", 23_000.0, 0.18, 120, hours=_EU_HOURS),
+                    _index("FRA40", "France 40 Index (CAC 40)", "EUR", 7_800.0, 0.17, 100, hours=_EU_HOURS),
+                    _index("EU50", "Euro Stoxx 50 Index", "EUR", 5_300.0, 0.18, 150, hours=_EU_HOURS),
+                    _index("UK100", "UK 100 Index (FTSE 100)", "GBP", 8_700.0, 0.14, 100, hours=(180, 1380)),
+                    _index("JP225", "Japan 225 Index (Nikkei 225)", "JPY", 38_000.0, 0.22, 700),
+                    _index(
+                        "AUS200", "Australia 200 Index (ASX 200)", "AUD", 8_200.0, 0.14, 150, hours=(60, 1380)
+                    ),
+                    _coin("LTCUSD", "Litecoin vs US Dollar", 85.0, 2, 12),
+                    _coin("XRPUSD", "Ripple vs US Dollar", 2.20, 5, 250, contract_size=100.0),
+                    _coin("SOLUSD", "Solana vs US Dollar", 150.0, 2, 30),
+                    _coin("BCHUSD", "Bitcoin Cash vs US Dollar", 420.0, 2, 120),
+                )
+            },
+        }.items()
+    )
+)
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(SymbolSpec) if f.init)
 

@@ -49,7 +49,8 @@ from .clock import Clock, ManualClock, SystemClock
 from .faults import Faults
 from .groups import group_matcher
 from .market import Market, MarketError, UnknownSymbol
-from .symbols import DEFAULT_SYMBOLS, SymbolSpec
+from .markettime import ServerTime
+from .symbols import CATALOGUE, SymbolSpec
 
 __all__ = ["SIM_BUILD", "ClockSpec", "SimConfig", "SimTerminal"]
 
@@ -82,7 +83,8 @@ class ClockSpec:
     speed:
         Sim seconds per real second of a running clock (default 1.0, real time).
     origin_msc:
-        Sim time (epoch ms UTC) at start; default: now.
+        The simulated instant at start (epoch ms UTC); default: now. The clock shows it in server
+        time (``sim.markettime``).
     manual:
         A ``ManualClock`` that only moves through ``set``/``advance`` (tests, drills).
     """
@@ -91,11 +93,13 @@ class ClockSpec:
     origin_msc: int | None = None
     manual: bool = False
 
-    def build(self) -> Clock:
-        """The clock this spec describes."""
+    def build(self, server_time: ServerTime | None = None) -> Clock:
+        """The clock this spec describes, telling ``server_time`` (default: the broker convention)."""
+        server_time = server_time or ServerTime()
         if self.manual:
-            return ManualClock(self.origin_msc if self.origin_msc is not None else _wall_msc())
-        return SystemClock(speed=self.speed, origin_msc=self.origin_msc)
+            origin = self.origin_msc if self.origin_msc is not None else _wall_msc()
+            return ManualClock(server_time.from_utc_msc(origin))
+        return SystemClock(speed=self.speed, origin_msc=self.origin_msc, server_time=server_time)
 
 
 @dataclass(frozen=True)
@@ -114,11 +118,14 @@ class SimConfig:
         The broker's SQLite file; ``":memory:"`` for state that ends with the process. Default:
         ``$MT5GW_DATA_DIR/sim/<server>.db``, ``./data/sim/<server>.db`` without the variable.
     extra_symbols:
-        Symbols offered besides the 15 defaults.
+        Symbols offered besides the server's catalogue (``sim.symbols.CATALOGUE``).
     replay:
         CSV files of real bars or ticks the market replays instead of generating.
     login:
         The account ``initialize()`` logs into when it is given none (default: the server's first).
+    server_time:
+        The server clock's convention (``sim.markettime.ServerTime``): ``"broker"`` (UTC+2, UTC+3
+        in US summer time; the default), ``"UTC"`` or a whole-hour offset such as ``"UTC+3"``.
     """
 
     server: str = DEFAULT_SERVER
@@ -128,11 +135,18 @@ class SimConfig:
     extra_symbols: tuple[SymbolSpec, ...] = ()
     replay: tuple[str, ...] = ()
     login: int | None = None
+    server_time: str = "broker"
+
+    def __post_init__(self) -> None:
+        ServerTime(self.server_time)  # a bad convention fails here, not at initialize()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> SimConfig:
-        """A config from ``MT5GW_SIM_SEED``, ``MT5GW_SIM_SPEED`` and ``MT5GW_SIM_MEMORY=1``, then ``overrides``."""
+        """A config from ``MT5GW_SIM_SEED``, ``MT5GW_SIM_SPEED``, ``MT5GW_SIM_MEMORY=1`` and
+        ``MT5GW_SIM_SERVER_TIME``, then ``overrides``."""
         fields: dict[str, Any] = {}
+        if server_time := os.environ.get("MT5GW_SIM_SERVER_TIME"):
+            fields["server_time"] = server_time
         if seed := os.environ.get("MT5GW_SIM_SEED"):
             fields["seed"] = int(seed)
         if speed := os.environ.get("MT5GW_SIM_SPEED"):
@@ -329,10 +343,13 @@ class SimTerminal:
 
     def _build_engine(self) -> None:
         config = self.config
-        self._clock = config.clock if isinstance(config.clock, Clock) else config.clock.build()
-        self._symbols = dict(DEFAULT_SYMBOLS)
+        server_time = ServerTime(config.server_time)
+        self._clock = config.clock if isinstance(config.clock, Clock) else config.clock.build(server_time)
+        self._symbols = dict(CATALOGUE)
         self._symbols.update({spec.name: spec for spec in config.extra_symbols})
-        self._market = Market(self._symbols, seed=config.seed, clock=self._clock, replay=config.replay)
+        self._market = Market(
+            self._symbols, seed=config.seed, clock=self._clock, replay=config.replay, server_time=server_time
+        )
         self._broker = Broker(
             self._market, server=config.server, db_path=config.resolved_db_path(), seed=config.seed
         )

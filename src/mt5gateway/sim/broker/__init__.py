@@ -31,7 +31,7 @@ Conventions:
 - History times are epoch milliseconds: ``history_orders(login, from_msc, to_msc)`` selects by setup
   time, ``history_deals`` by deal time, both ends included. Read methods return everything of the
   login; the terminal applies the module's symbol / group / ticket / position filters.
-- Swap is charged at 00:00 UTC for each day a symbol traded (forex: triple on Wednesday night for
+- Swap is charged at 00:00 server time for each day a symbol traded (forex: triple on Wednesday night for
   the weekend; crypto: every night), converted at the prices current when the broker processes
   that midnight.
 - Faults: ``broker.requote_rate`` (0..1, seeded) requotes that share of market orders;

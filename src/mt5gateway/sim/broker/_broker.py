@@ -3,7 +3,8 @@
 The broker keeps its state in memory and writes every change through to SQLite in one transaction
 per request. Before each call it processes the time that passed since the last one: pending orders
 and SL/TP levels the price path crossed fire at the tick that crossed them, orders expire, and
-positions pay swap at each midnight (UTC, the server's time zone).
+positions pay swap at each midnight of server time (the 17:00 New York rollover with the default
+server clock, ``sim.markettime``).
 """
 
 from __future__ import annotations
