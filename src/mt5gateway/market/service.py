@@ -39,6 +39,7 @@ __all__ = [
     "MarketService",
     "ResolvedRequest",
     "bars_body",
+    "utc_now_iso",
 ]
 
 MAX_BARS = 5000
@@ -103,7 +104,8 @@ def _indicator_key(
     return (request.symbol, request.timeframe, bars, params, tier.name)
 
 
-def _utc_now_iso() -> str:
+def utc_now_iso() -> str:
+    """Now, as the responses' ``generated_at`` writes it: ``2024-01-10T12:00:00.000Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -187,8 +189,9 @@ class MarketService:
         )
         return rates
 
-    async def _recent_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
-        """The newest ``count`` bars, fetching only the newest few when the last fetch still covers the rest.
+    async def recent_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+        """The newest ``count`` bars (oldest first, the forming bar last), fetching only the newest few
+        when the last fetch still covers the rest.
 
         Closed bars never change, so the bars kept from the previous fetch are joined with a fresh
         tail of ``_TAIL_BARS`` bars (the forming bar and the ones just closed). The tail must overlap
@@ -321,7 +324,7 @@ class MarketService:
 
         async def compute() -> PreparedBody:
             digits = await self._digits_of(request)
-            rates = await self._recent_rates(request, max(bars, minimum_history(params)))
+            rates = await self.recent_rates(request, max(bars, minimum_history(params)))
             return await self.renderer.render(
                 rates,
                 params,
@@ -332,7 +335,7 @@ class MarketService:
                 timeframe=request.timeframe,
                 tier=tier.name,
                 terminal_id=request.terminal_id,
-                generated_at=_utc_now_iso(),
+                generated_at=utc_now_iso(),
             )
 
         return await self.cache.get(request.symbol, key, compute)
