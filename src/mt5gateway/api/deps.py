@@ -16,6 +16,7 @@ from mt5gateway.market.tiers import TierPolicy
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
 from mt5gateway.sync.worker import SyncWorker
+from mt5gateway.ta.feed import AnalysisFeed
 from mt5gateway.ta.service import TechnicalAnalysis
 
 from .keys import KeyStore
@@ -48,6 +49,7 @@ class Gateway:
     tiers: TierPolicy
     market: MarketService
     ta: TechnicalAnalysis
+    ta_feed: AnalysisFeed  # the ta: and patterns: channels
     metrics: Metrics
     data: RecordedData
     bridge: Bridge
