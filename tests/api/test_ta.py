@@ -261,3 +261,19 @@ def test_bad_scan_is_a_400_naming_the_problem(
     response = _get(live, "pro", "/api/scan", **params)
     assert response.status_code == 400
     assert message in response.json()["error"]
+
+
+def test_cli_reads_a_running_gateway_with_url_and_key(
+    live: LiveGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mt5gateway.cli import main
+
+    source = ["--url", live.base_url, "--key", live.keys["free"]]
+    assert main(["ta", "EURUSD", "H1", "RSI(14)", "MACD.macdhist", *source]) == 0
+    out = capsys.readouterr().out
+    assert "RSI(14)" in out and "MACD(12,26,9).macdhist" in out
+    assert main(["scan", "--timeframe", "H1", "--indicators", "RSI(14) < 101", *source]) == 0
+    assert "5 of 5 symbols" in capsys.readouterr().out
+    # the gateway's refusal, in its own words
+    assert main(["ta", "GBPUSD", "H1", "RSI", *source]) == 1
+    assert "403: FREE tier cannot access GBPUSD" in capsys.readouterr().out
