@@ -3,6 +3,7 @@ TA-Lib calls on the same bars, warm-up, tiers and scopes on every path, a 400 na
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -277,3 +278,24 @@ def test_cli_reads_a_running_gateway_with_url_and_key(
     # the gateway's refusal, in its own words
     assert main(["ta", "GBPUSD", "H1", "RSI", *source]) == 1
     assert "403: FREE tier cannot access GBPUSD" in capsys.readouterr().out
+
+
+def _doc_requests() -> list[tuple[str, int]]:
+    """docs/ta.md's HTTP examples: (path and query, the status its comment names, else 200)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ta.md").read_text("utf-8")
+    requests = []
+    for block in re.findall(r"```http\n(.*?)```", text, flags=re.DOTALL):
+        for line in block.splitlines():
+            request, _, comment = line.removeprefix("GET ").partition("#")
+            status = re.match(r"\s*(\d{3})", comment)
+            requests.append((request.strip(), int(status[1]) if status else 200))
+    return requests
+
+
+@pytest.mark.parametrize(("path", "status"), _doc_requests())
+def test_documented_request_answers_as_documented(live: LiveGateway, path: str, status: int) -> None:
+    with live.client("free") as client:
+        response = client.get(path)
+    assert response.status_code == status, response.text
