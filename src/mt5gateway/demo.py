@@ -66,7 +66,8 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         "stream ticks: connect, then type the two lines (or send X-API-Key on the handshake):",
         f"  {sys.executable} -m websockets {base.replace('http://', 'ws://')}/ws",
         "  " + orjson.dumps({"type": "auth", "api_key": keys["PRO"]}).decode(),
-        "  " + orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD", "ta:BTCUSD:H1:RSI(14)"]}).decode(),
+        "  "
+        + orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD", "ta:BTCUSD:H1:RSI(14)"]}).decode(),
         "",
         "Ctrl-C stops the gateway and its terminals.",
     ]

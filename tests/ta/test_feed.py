@@ -65,6 +65,15 @@ async def following(pool: TerminalPool) -> AsyncIterator[tuple[Hub, AnalysisFeed
         await hub.stop()
 
 
+def _manual_config() -> Any:
+    """EURUSD on one simulated terminal whose clock stands at START until moved; ticks polled often."""
+    return small_config(
+        ["EURUSD"],
+        sim={"broker_db": ":memory:", "start": START.isoformat(), "manual": True},
+        poll_interval=0.01,
+    )
+
+
 async def wait_for(condition: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -78,12 +87,7 @@ def _subscribe(hub: Hub, client: StreamClient, *channels: str) -> None:
 
 
 async def test_a_simulated_day_of_streamed_values_equals_batch() -> None:
-    config = small_config(
-        ["EURUSD"],
-        sim={"broker_db": ":memory:", "start": START.isoformat(), "manual": True},
-        poll_interval=0.01,
-    )
-    async with running_pool(config) as pool, following(pool) as (hub, _feed, market):
+    async with running_pool(_manual_config()) as pool, following(pool) as (hub, _feed, market):
         socket = Collector()
         client = hub.connect(socket.send, socket.close)
         channels = [f"ta:EURUSD:M15:{spec}" for spec in INDICATORS]
@@ -165,12 +169,7 @@ def _check_patterns(events: list[dict[str, Any]], rates: Any, *, first: int) -> 
 
 
 async def test_a_later_subscriber_gets_values_at_once_and_the_track_ends_with_the_last() -> None:
-    config = small_config(
-        ["EURUSD"],
-        sim={"broker_db": ":memory:", "start": START.isoformat(), "manual": True},
-        poll_interval=0.01,
-    )
-    async with running_pool(config) as pool, following(pool) as (hub, feed, _):
+    async with running_pool(_manual_config()) as pool, following(pool) as (hub, feed, _):
         first, second = Collector(), Collector()
         a = hub.connect(first.send, first.close)
         b = hub.connect(second.send, second.close)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from rich.console import Console
+from rich.table import Table
 
 from mt5gateway.errors import BadRequest
 from mt5gateway.sim.terminal import SimConfig, SimTerminal
@@ -24,6 +26,7 @@ __all__ = [
     "bar_time",
     "from_gateway",
     "number",
+    "reported",
     "simulated",
     "timeframe_value",
 ]
@@ -44,6 +47,21 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--key", default=os.environ.get(KEY_ENV), help=f"the gateway's API key (default ${KEY_ENV})"
     )
     parser.add_argument("--seed", type=int, default=0, help="the simulator's market seed (default 0)")
+
+
+def reported(console: Console, work: Callable[[], Table]) -> int:
+    """Print the table ``work`` makes (0), or the sentence of what went wrong: a bad spec or
+    option (2), a terminal or gateway that failed (1)."""
+    try:
+        table = work()
+    except BadRequest as exc:
+        console.print(f"[red]{exc.message}[/]")
+        return 2
+    except CommandError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    console.print(table)
+    return 0
 
 
 def timeframe_value(name: str) -> int:

@@ -13,14 +13,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mt5gateway.errors import BadRequest
-
 from ._cli_common import (
     CommandError,
     add_source_arguments,
     bar_time,
     from_gateway,
     number,
+    reported,
     simulated,
     timeframe_value,
 )
@@ -76,21 +75,12 @@ def _gateway_rows(args: argparse.Namespace) -> tuple[list[int], list[Row]]:
     return body["time"], rows
 
 
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``mt5gateway ta``."""
-    console = Console()
-    try:
-        times, rows = (
-            _gateway_rows(args)
-            if args.url
-            else indicator_rows(args.symbol, args.timeframe, args.indicators, args.seed)
-        )
-    except BadRequest as exc:
-        console.print(f"[red]{exc.message}[/]")
-        return 2
-    except CommandError as exc:
-        console.print(f"[red]{exc}[/]")
-        return 1
+def _table(args: argparse.Namespace) -> Table:
+    times, rows = (
+        _gateway_rows(args)
+        if args.url
+        else indicator_rows(args.symbol, args.timeframe, args.indicators, args.seed)
+    )
     title = f"{args.symbol.upper()} {args.timeframe.upper()}"
     if len(times) == 2:
         title += f": closed bar {bar_time(times[0])}, forming bar {bar_time(times[1])} (UTC)"
@@ -102,5 +92,9 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("warm-up", justify="right")
     for spec, output, at_close, now, warmup in rows:
         table.add_row(spec, output, number(at_close), number(now), str(warmup))
-    console.print(table)
-    return 0
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``mt5gateway ta``."""
+    return reported(Console(), lambda: _table(args))

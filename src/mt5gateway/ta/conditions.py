@@ -22,7 +22,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,9 +36,8 @@ __all__ = [
     "COMPARISONS",
     "Comparison",
     "Condition",
-    "Conjunction",
-    "Disjunction",
     "Field",
+    "Junction",
     "Negation",
     "Number",
     "Operand",
@@ -141,39 +140,29 @@ class Negation:
 
 
 @dataclass(frozen=True)
-class Conjunction:
+class Junction:
+    """Parts joined by ``and`` (all must hold) or ``or`` (one is enough)."""
+
+    word: Literal["and", "or"]
     parts: tuple[Condition, ...]
 
     def holds(self, values: Values, row: int) -> bool:
-        return all(part.holds(values, row) for part in self.parts)
+        held = (part.holds(values, row) for part in self.parts)
+        return all(held) if self.word == "and" else any(held)
 
     def operands(self) -> list[Operand]:
         return [operand for part in self.parts for operand in part.operands()]
 
     def __str__(self) -> str:
-        return " and ".join(_grouped(part) for part in self.parts)
+        return f" {self.word} ".join(_grouped(part) for part in self.parts)
 
 
-@dataclass(frozen=True)
-class Disjunction:
-    parts: tuple[Condition, ...]
-
-    def holds(self, values: Values, row: int) -> bool:
-        return any(part.holds(values, row) for part in self.parts)
-
-    def operands(self) -> list[Operand]:
-        return [operand for part in self.parts for operand in part.operands()]
-
-    def __str__(self) -> str:
-        return " or ".join(_grouped(part) for part in self.parts)
-
-
-Condition: TypeAlias = "Comparison | Negation | Conjunction | Disjunction"
+Condition: TypeAlias = "Comparison | Negation | Junction"
 
 
 def _grouped(condition: Condition) -> str:
     """``condition`` as text, in parentheses when it joins several parts."""
-    return f"({condition})" if isinstance(condition, Conjunction | Disjunction) else str(condition)
+    return f"({condition})" if isinstance(condition, Junction) else str(condition)
 
 
 class _ConditionParser(SpecParser):
@@ -195,13 +184,13 @@ class _ConditionParser(SpecParser):
         parts = [self.conjunction()]
         while self._keyword("or"):
             parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else Disjunction(tuple(parts))
+        return parts[0] if len(parts) == 1 else Junction("or", tuple(parts))
 
     def conjunction(self) -> Condition:
         parts = [self.negation()]
         while self._keyword("and"):
             parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else Conjunction(tuple(parts))
+        return parts[0] if len(parts) == 1 else Junction("and", tuple(parts))
 
     def negation(self) -> Condition:
         if self._keyword("not"):

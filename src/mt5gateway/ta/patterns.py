@@ -16,9 +16,17 @@ from mt5gateway.errors import BadRequest
 
 from .catalogue import CATALOGUE, PATTERNS, TAFunction
 from .compute import Bars, talib_function
-from .specs import IndicatorSpec, SpecParser, Token
+from .specs import IndicatorSpec, SpecParser, Token, parse_list
 
-__all__ = ["Direction", "Occurrence", "direction_of", "find_patterns", "parse_patterns", "pattern_body"]
+__all__ = [
+    "Direction",
+    "Occurrence",
+    "direction_of",
+    "find_patterns",
+    "parse_patterns",
+    "pattern_body",
+    "pattern_signals",
+]
 
 Direction = Literal["bullish", "bearish"]
 
@@ -62,33 +70,27 @@ def pattern_body(function: TAFunction) -> dict[str, Any]:
 def parse_patterns(texts: str | list[str], *, field: str = "patterns") -> list[IndicatorSpec]:
     """``"all"`` or comma-separated pattern specs (``CDLENGULFING``, ``ENGULFING``,
     ``CDLMORNINGSTAR(0.5)``), repeats dropped; ``BadRequest`` for anything that is not a pattern."""
-    chosen: dict[str, IndicatorSpec] = {}
-    for text in [texts] if isinstance(texts, str) else texts:
-        parser = SpecParser(text, what="pattern list", field=field)
-        if parser.current.kind == "end":
-            continue
-        while True:
-            token = parser.current
-            if token.kind == "name" and token.text.upper() == _ALL and parser.peek().kind in (",", "end"):
-                parser.advance()
-                for name, function in PATTERNS.items():
-                    chosen.setdefault(name, IndicatorSpec(name, function.defaults))
-            else:
-                if token.kind == "name" and token.text.upper() not in CATALOGUE:
-                    # ENGULFING for CDLENGULFING
-                    prefixed = "CDL" + token.text.upper()
-                    if prefixed in PATTERNS:
-                        parser.tokens[parser.index] = Token("name", prefixed, token.position)
-                spec = parser.spec()
-                if not spec.function.candlestick:
-                    raise BadRequest(
-                        f"{spec.name} is not a candlestick pattern: GET /api/patterns lists them", field=field
-                    )
-                chosen.setdefault(spec.canonical, spec)
-            if parser.accept(",") is None:
-                break
-        parser.expect_end()
-    return list(chosen.values())
+
+    def item(parser: SpecParser) -> list[IndicatorSpec]:
+        token = parser.current
+        if token.kind == "name" and token.text.upper() == _ALL and parser.peek().kind in (",", "end"):
+            parser.advance()
+            return [IndicatorSpec(name, function.defaults) for name, function in PATTERNS.items()]
+        if (
+            token.kind == "name"
+            and token.text.upper() not in CATALOGUE
+            and "CDL" + token.text.upper() in PATTERNS
+        ):
+            # ENGULFING for CDLENGULFING
+            parser.tokens[parser.index] = Token("name", "CDL" + token.text.upper(), token.position)
+        spec = parser.spec()
+        if not spec.function.candlestick:
+            raise BadRequest(
+                f"{spec.name} is not a candlestick pattern: GET /api/patterns lists them", field=field
+            )
+        return [spec]
+
+    return parse_list(texts, what="pattern list", field=field, item=item)
 
 
 def pattern_signals(spec: IndicatorSpec, bars: Bars) -> np.ndarray[Any, np.dtype[np.int32]]:

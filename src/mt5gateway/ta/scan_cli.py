@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from mt5gateway.errors import BadRequest
 from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 
 from ._cli_common import (
@@ -24,6 +23,7 @@ from ._cli_common import (
     bar_time,
     from_gateway,
     number,
+    reported,
     simulated,
     timeframe_value,
 )
@@ -90,33 +90,19 @@ def scan_simulated(
     return matches
 
 
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``mt5gateway scan``."""
-    console = Console()
-    try:
-        if args.url:
-            body = from_gateway(
-                args,
-                "/api/scan",
-                {"timeframe": args.timeframe, "patterns": _patterns(args), "indicators": args.indicators},
-            )
-            matches, scanned = body["matches"], body["scanned"]
-        else:
-            symbols = (
-                [s.strip().upper() for s in args.symbols.split(",")]
-                if args.symbols
-                else list(DEFAULT_SYMBOLS)
-            )
-            matches = scan_simulated(
-                args.timeframe, _patterns(args), args.indicators, symbols, args.seed, console
-            )
-            scanned = len(symbols)
-    except BadRequest as exc:
-        console.print(f"[red]{exc.message}[/]")
-        return 2
-    except CommandError as exc:
-        console.print(f"[red]{exc}[/]")
-        return 1
+def _table(args: argparse.Namespace, console: Console) -> Table:
+    if args.url:
+        params = {"timeframe": args.timeframe, "patterns": _patterns(args), "indicators": args.indicators}
+        body = from_gateway(args, "/api/scan", params)
+        matches, scanned = body["matches"], body["scanned"]
+    else:
+        symbols = (
+            [s.strip().upper() for s in args.symbols.split(",")] if args.symbols else list(DEFAULT_SYMBOLS)
+        )
+        matches = scan_simulated(
+            args.timeframe, _patterns(args), args.indicators, symbols, args.seed, console
+        )
+        scanned = len(symbols)
     table = Table(title=f"{len(matches)} of {scanned} symbols, {args.timeframe.upper()}, last closed bar")
     shown = {
         "patterns": any(match["patterns"] for match in matches),
@@ -132,5 +118,10 @@ def run(args: argparse.Namespace) -> int:
         if shown["values"]:
             cells.append(", ".join(f"{name} {number(value)}" for name, value in match["values"].items()))
         table.add_row(*cells)
-    console.print(table)
-    return 0
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``mt5gateway scan``."""
+    console = Console()
+    return reported(console, lambda: _table(args, console))

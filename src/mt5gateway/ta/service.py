@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from mt5gateway.errors import BadRequest, GatewayError
 from mt5gateway.market.cache import PreparedBody
@@ -28,7 +29,7 @@ from .scan import ScanQuery, scan_bars
 from .specs import IndicatorSpec, parse_specs
 from .warmup import checked_warmup, warmup_of
 
-__all__ = ["DEFAULT_TA_BARS", "MAX_INDICATORS", "MAX_TA_BARS", "TechnicalAnalysis"]
+__all__ = ["DEFAULT_TA_BARS", "MAX_INDICATORS", "MAX_TA_BARS", "TechnicalAnalysis", "indicators_body"]
 
 MAX_INDICATORS = 20
 """Most indicators in one request (and distinct indicators in one scan)."""
@@ -58,6 +59,27 @@ def _indicator_body(
         "warmup_bars": warmup.bars,
         "outputs": {name: values[-shown:] if shown else values[:0] for name, values in outputs.items()},
     }
+
+
+def indicators_body(
+    specs: list[IndicatorSpec], rates: NDArray[Any], *, bars: int, header: dict[str, Any]
+) -> bytes:
+    """The ``/api/ta`` body for oldest-first ``rates``: each spec's outputs over the newest ``bars``
+    of them (computed over all of them), aligned with ``time``; ``header`` names the request."""
+    every = Bars.from_rates(rates)
+    shown = min(bars, len(every))
+    return orjson.dumps(
+        {
+            "success": True,
+            **header,
+            "bars": shown,
+            "computed_over": {"bars": len(every), "from": int(every.time[0]) if len(every) else None},
+            "time": every.time[len(every) - shown :],
+            "indicators": [_indicator_body(spec, compute(spec, every), shown) for spec in specs],
+            "generated_at": utc_now_iso(),
+        },
+        option=_NUMPY,
+    )
 
 
 class TechnicalAnalysis:
@@ -105,26 +127,13 @@ class TechnicalAnalysis:
         async def compute_body() -> bytes:
             history = bars + max(warmup_of(spec).bars for spec in specs)
             rates = await self.market.recent_rates(request, history)
-            every = Bars.from_rates(rates)
-            shown = min(bars, len(every))
-            return orjson.dumps(
-                {
-                    "success": True,
-                    "symbol": request.symbol,
-                    "timeframe": request.timeframe,
-                    "tier": tier.name,
-                    "terminal_id": request.terminal_id,
-                    "bars": shown,
-                    "computed_over": {
-                        "bars": len(every),
-                        "from": int(every.time[0]) if len(every) else None,
-                    },
-                    "time": every.time[len(every) - shown :],
-                    "indicators": [_indicator_body(spec, compute(spec, every), shown) for spec in specs],
-                    "generated_at": utc_now_iso(),
-                },
-                option=_NUMPY,
-            )
+            header = {
+                "symbol": request.symbol,
+                "timeframe": request.timeframe,
+                "tier": tier.name,
+                "terminal_id": request.terminal_id,
+            }
+            return indicators_body(specs, rates, bars=bars, header=header)
 
         return await self.market.cache.get(request.symbol, key, compute_body)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +35,7 @@ __all__ = [
     "SpecParser",
     "Token",
     "format_value",
+    "parse_list",
     "parse_spec",
     "parse_specs",
     "tokenize",
@@ -317,20 +319,25 @@ def parse_spec(text: str, *, field: str = "indicators") -> IndicatorSpec:
     return spec
 
 
-def parse_specs(texts: str | list[str], *, field: str = "indicators") -> list[IndicatorSpec]:
-    """Comma-separated specs (commas inside parentheses belong to a spec), from one text or several.
-
-    ``"RSI(14),MACD(12,26,9)"`` -> two specs, in order, repeats dropped.
-    """
+def parse_list(
+    texts: str | list[str], *, what: str, field: str, item: Callable[[SpecParser], Iterable[IndicatorSpec]]
+) -> list[IndicatorSpec]:
+    """Comma-separated items (commas inside parentheses belong to an item) from one text or several,
+    each read by ``item`` (one spec, or several); in order, repeats dropped."""
     specs: dict[str, IndicatorSpec] = {}
     for text in [texts] if isinstance(texts, str) else texts:
-        parser = SpecParser(text, what="indicator list", field=field)
+        parser = SpecParser(text, what=what, field=field)
         if parser.current.kind == "end":
             continue
         while True:
-            spec = parser.spec()
-            specs.setdefault(spec.canonical, spec)
+            for spec in item(parser):
+                specs.setdefault(spec.canonical, spec)
             if parser.accept(",") is None:
                 break
         parser.expect_end()
     return list(specs.values())
+
+
+def parse_specs(texts: str | list[str], *, field: str = "indicators") -> list[IndicatorSpec]:
+    """Comma-separated specs, from one text or several: ``"RSI(14),MACD(12,26,9)"`` -> two specs."""
+    return parse_list(texts, what="indicator list", field=field, item=lambda parser: [parser.spec()])

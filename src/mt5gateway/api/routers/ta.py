@@ -3,7 +3,8 @@ scanner, tier-checked like the market endpoints (docs/ta.md for the spec and con
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -40,6 +41,16 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/api", tags=["technical analysis"], responses=_ERRORS)
 
+_Route = TypeVar("_Route", bound=Callable[..., Any])
+
+
+def _json_get(path: str, model: type[Any]) -> Callable[[_Route], _Route]:
+    """A GET route answering ready JSON bytes documented as ``model``."""
+    return router.get(
+        path, response_class=JSONBytes, responses={200: {"model": model}}, openapi_extra=CLIENT_AUTH_OPENAPI
+    )
+
+
 _Specs = Annotated[
     list[str],
     Query(description="indicator specs, comma-separated or repeated: RSI(14),MACD(12,26,9),BBANDS(20,2,2)"),
@@ -49,23 +60,13 @@ _Patterns = Annotated[
 ]
 
 
-@router.get(
-    "/ta/functions",
-    response_class=JSONBytes,
-    responses={200: {"model": TAFunctionsResponse}},
-    openapi_extra=CLIENT_AUTH_OPENAPI,
-)
+@_json_get("/ta/functions", TAFunctionsResponse)
 async def functions(_caller: MarketCaller, ta: TADep) -> Response:
     """Every TA-Lib function served: group, inputs, parameters (type, our default, range), outputs."""
     return JSONBytes(ta.functions())
 
 
-@router.get(
-    "/ta/{symbol}/{timeframe}",
-    response_class=JSONBytes,
-    responses={200: {"model": TAResponse}},
-    openapi_extra=CLIENT_AUTH_OPENAPI,
-)
+@_json_get("/ta/{symbol}/{timeframe}", TAResponse)
 async def indicators(
     request: Request,
     caller: MarketCaller,
@@ -85,23 +86,13 @@ async def indicators(
     return prepared_response(request, body)
 
 
-@router.get(
-    "/patterns",
-    response_class=JSONBytes,
-    responses={200: {"model": PatternListResponse}},
-    openapi_extra=CLIENT_AUTH_OPENAPI,
-)
+@_json_get("/patterns", PatternListResponse)
 async def pattern_list(_caller: MarketCaller, ta: TADep) -> Response:
     """Every candlestick pattern: its TA-Lib name, readable name and parameters."""
     return JSONBytes(ta.pattern_list())
 
 
-@router.get(
-    "/patterns/{symbol}/{timeframe}",
-    response_class=JSONBytes,
-    responses={200: {"model": PatternsResponse}},
-    openapi_extra=CLIENT_AUTH_OPENAPI,
-)
+@_json_get("/patterns/{symbol}/{timeframe}", PatternsResponse)
 async def patterns(
     request: Request,
     caller: MarketCaller,
