@@ -7,9 +7,10 @@
    ``peek`` (the forming bar) over the same ten indicators, against TA-Lib's own stream handles
    called directly.
 3. The scanner over 15 symbols (target <= 50 ms): ``GET /api/scan`` (every pattern and an RSI
-   condition on H1) on the gateway as served (15 simulated terminals, ``mt5gateway serve`` options),
+   condition on H1) on the gateway as served (15 simulated terminals, ``mt5gateway serve`` options;
+   ``bench._ta_gateway``),
    against ``GET /api/quotes`` on the same gateway (one terminal call per symbol, no analysis).
-4. 200 WebSocket clients on ``ta:`` channels (RSI(14) on M1 of the 15 symbols) with ticks at
+4. 200 WebSocket clients on ``ta:`` channels (RSI(14) on M5 of the 15 symbols) with ticks at
    1,000/s (target p99 <= 25 ms tick to client), against the same 200 clients on the ``ticks:``
    channels of the same gateway. Ticks come from a generator on the pool's bus (as in
    bench_trading); each ``ta:`` message carries the newest tick it reflects. After the ticks stop,
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,16 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import talib
-import uvicorn
 from talib import stream as talib_stream
 
+from bench._ta_gateway import KEY
 from bench._util import median_cpu_seconds, print_table, time_calls
-from bench._ws import SERVE_OPTIONS, add_tick_generator, gateway_process, load, percentile, ws_clients
-from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
-from mt5gateway.api.keys import hash_key
-from mt5gateway.pool import default_pool_config
+from bench._ws import SERVE_OPTIONS, gateway_process, load, percentile, ws_clients
 from mt5gateway.pool.config import DEFAULT_SYMBOLS_BY_TERMINAL
 from mt5gateway.sim.clock import ManualClock
 from mt5gateway.sim.market import Market
@@ -50,7 +46,6 @@ from mt5gateway.ta import Bars, IndicatorStream, compute, parse_specs, warmup_of
 from mt5gateway.ta.service import indicators_body
 from mt5gateway.terminal import constants as c
 
-KEY = "mt5gw_bench_ta_key"
 SYMBOLS = sorted(DEFAULT_SYMBOLS_BY_TERMINAL.values())
 TEN = "RSI(14),MACD(12,26,9),BBANDS(20,2,2),SMA(50),EMA(200),ATR(14),STOCH,ADX(14),CCI(14),OBV"
 BARS = 5_000
@@ -191,19 +186,6 @@ def stream_rows() -> list[tuple[str, str, str, str]]:
 # -- 3. and 4.: a gateway as served --
 
 
-def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
-    settings = load_settings(
-        None,
-        rate_limit={"per_minute": 100_000_000, "burst": 10_000_000},
-        journal_path=folder / "journal.sqlite",
-        keys=(ApiKeyConfig(name="bench", hash=hash_key(KEY), tier="PRO", scopes=("market",)),),
-    )
-    pool = default_pool_config(sim={"broker_db": ":memory:"})
-    app = create_app(GatewayConfig(api=settings, pool=pool))
-    add_tick_generator(app, app.state.gateway.pool, SYMBOLS)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **options)
-
-
 def _all_up(client: httpx.Client) -> bool:
     return bool(client.get("/api/health").json().get("connected_terminals") == len(SYMBOLS))
 
@@ -256,7 +238,7 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
 
         for label, channels in (
             ("baseline: ticks: channels", [f"ticks:{s}" for s in SYMBOLS]),
-            ("ta: channels, RSI(14) on M1", [f"ta:{s}:M1:RSI(14)" for s in SYMBOLS]),
+            ("ta: channels, RSI(14) on M5", [f"ta:{s}:M5:RSI(14)" for s in SYMBOLS]),
         ):
             newest.clear()
             await client.post("/bench/ticks", params={"rate": TICK_RATE})
@@ -307,14 +289,11 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
 
 
 async def gateway_rows(folder: Path) -> list[tuple[str, str, str, str]]:
-    with gateway_process("bench.bench_ta", folder, SERVE_OPTIONS, _all_up, KEY) as base_url:
+    with gateway_process("bench._ta_gateway", folder, SERVE_OPTIONS, _all_up, KEY) as base_url:
         return [*await scan_rows(base_url), *await websocket_rows(base_url)]
 
 
 def main() -> None:
-    if len(sys.argv) >= 5 and sys.argv[1] == "serve":
-        serve(int(sys.argv[2]), Path(sys.argv[3]), orjson.loads(sys.argv[4]))
-        return
     rows = [*indicator_rows(), *stream_rows()]
     with tempfile.TemporaryDirectory() as folder:
         rows.extend(asyncio.run(gateway_rows(Path(folder))))

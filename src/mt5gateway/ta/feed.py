@@ -124,9 +124,16 @@ class _Track:
             except GatewayError as exc:
                 # a terminal down: keep the subscribers, try again shortly
                 log.warning("%s %s: %s", self.request.symbol, self.request.timeframe, exc.message)
-                await asyncio.sleep(_RETRY_S)
-                self.stale = self.opening_due = True
-                self.wake.set()
+                await self._retry()
+            except Exception:
+                # a bug must not silence the channels for good: logged, and tried again
+                log.exception("ta track %s %s failed", self.request.symbol, self.request.timeframe)
+                await self._retry()
+
+    async def _retry(self) -> None:
+        await asyncio.sleep(_RETRY_S)
+        self.stale = self.opening_due = True
+        self.wake.set()
 
     # -- opening handles --
 
