@@ -162,13 +162,15 @@ class _Track:
             return
         history = Bars.from_rates(closed)
         for name, spec in opening.items():
+            if name not in self.unopened:
+                continue  # unsubscribed while the bars were read
             stream = IndicatorStream.open(spec, history)
             if stream is not None:
                 self.streams[name] = stream
                 self.since[name] = int(history.time[0])
                 self.unopened.discard(name)
                 self._publish_forming(name, stream)
-        if patterns:
+        if patterns and self.patterns_channel in self.unopened:
             streams = [IndicatorStream.open(spec, history) for spec in _PATTERN_SPECS]
             if all(stream is not None for stream in streams):
                 assert self.patterns_channel is not None
