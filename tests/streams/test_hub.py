@@ -340,3 +340,24 @@ async def test_a_message_that_must_not_be_skipped_keeps_its_place_among_coalesce
         assert all(bar == 3 for bar, _, _ in received[closes[1] + 1 :])
         assert received[-1] == (3, False, 4)
         await hub.stop()
+
+
+async def test_a_new_subscriber_gets_nothing_published_before_it_subscribed() -> None:
+    """Updates gathered but not flushed yet go to the subscribers they were published for: a new
+    subscriber's snapshot (the channel's last message) is never followed by older updates."""
+    hub = Hub(HubLimits(batch_interval_s=0.05))
+    early, late = Socket(), Socket()
+    first = hub.connect(early.send, early.close)
+    hub.subscribe(first, "ta:EURUSD:M1:RSI(14)")
+    hub.publish("ta:EURUSD:M1:RSI(14)", {"n": 0}, coalesce=True)
+    await asyncio.sleep(0.1)
+    for n in (1, 2):  # gathered, not flushed yet
+        hub.publish("ta:EURUSD:M1:RSI(14)", {"n": n}, coalesce=True)
+    second = hub.connect(late.send, late.close)
+    hub.subscribe(second, "ta:EURUSD:M1:RSI(14)")
+    hub.send_to(second, {"n": 2, "snapshot": True})
+    hub.publish("ta:EURUSD:M1:RSI(14)", {"n": 3}, coalesce=True)
+    await asyncio.sleep(0.1)
+    assert [m["n"] for m in early.received] == [0, 1, 2, 3]
+    assert [m["n"] for m in late.received] == [2, 3]
+    await hub.stop()

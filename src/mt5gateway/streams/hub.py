@@ -22,7 +22,9 @@ waiting in its outbox as one batch frame when several are waiting.
 A channel may carry both: coalesced updates and messages that must not be skipped (``ta:`` channels:
 the forming bar's values, then the closed bar's). Such a message goes out after the channel's
 updates published before it (gathered ones are flushed first) and before any published after it
-(a waiting update of the channel is no longer replaced in place, ahead of it).
+(a waiting update of the channel is no longer replaced in place, ahead of it). A new subscriber gets
+only what is published after it subscribed (a channel's gathered updates are flushed to the others
+first), so a snapshot of the channel's last message is never followed by older updates.
 """
 
 from __future__ import annotations
@@ -404,6 +406,9 @@ class Hub:
         """Add a subscription; False when the client already had it."""
         if channel in client.subscriptions:
             return False
+        # updates gathered before the subscription go to the subscribers they were published for: a
+        # new subscriber starts from the channel's last message (a snapshot), never before it
+        self._flush_channel(channel)
         client.subscriptions.add(channel)
         client.subscription_key = frozenset(client.subscriptions)
         subscribers = self._subscribers.setdefault(channel, set())
@@ -457,13 +462,16 @@ class Hub:
                     loop.call_later(wait, self._flush) if wait > 0 else loop.call_soon(self._flush)
                 )
             return len(subscribers)
-        if self._flush_handle is not None and any(gathered == channel for gathered, _ in self._gathered):
-            # the channel's gathered updates go first
-            self._flush_handle.cancel()
-            self._flush()
+        self._flush_channel(channel)  # the channel's gathered updates go first
         for client in subscribers:
             client.offer(payload, channel=channel)
         return len(subscribers)
+
+    def _flush_channel(self, channel: str) -> None:
+        """Flush now if updates of ``channel`` are gathered."""
+        if self._flush_handle is not None and any(gathered == channel for gathered, _ in self._gathered):
+            self._flush_handle.cancel()
+            self._flush()
 
     def _flush(self) -> None:
         """Hand the gathered ticks to their subscribers, built once per distinct subscription set
