@@ -236,10 +236,15 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
             await asyncio.sleep(0.3)  # the last ticks' reads and messages are on their way
             newest.update((await client.get("/bench/ticks")).json())
 
-        for label, channels in (
-            ("baseline: ticks: channels", [f"ticks:{s}" for s in SYMBOLS]),
-            ("ta: channels, RSI(14) on M5", [f"ta:{s}:M5:RSI(14)" for s in SYMBOLS]),
-        ):
+        runs = [
+            (label, channels, count)
+            for count in (1, CLIENTS)
+            for label, channels in (
+                ("baseline: ticks: channels", [f"ticks:{s}" for s in SYMBOLS]),
+                ("ta: channels, RSI(14) on M5", [f"ta:{s}:M5:RSI(14)" for s in SYMBOLS]),
+            )
+        ]
+        for label, channels, count in runs:
             newest.clear()
             await client.post("/bench/ticks", params={"rate": TICK_RATE})
             await asyncio.sleep(1.0)  # the last run's connections closed and forgotten
@@ -247,7 +252,7 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
                 base_url,
                 KEY,
                 channels,
-                CLIENTS,
+                count,
                 seconds=WS_SECONDS,
                 linger=1.5,
                 per_channel=True,
@@ -257,10 +262,10 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
                 all(last.get(channel) == newest[channel.split(":")[1]] for channel in channels)
                 for last in figures.last_stamps
             )
-            judged = channels[0].startswith("ta:")
+            judged = channels[0].startswith("ta:") and count == CLIENTS
             rows.append(
                 (
-                    f"{label}, {CLIENTS} clients x 15 symbols, {TICK_RATE} ticks/s in",
+                    f"{label}, {count} client{'s' * (count > 1)} x 15 symbols, {TICK_RATE} ticks/s in",
                     f"p50 {_ms(figures.p50)} p99 {_ms(figures.p99)}, {figures.per_s:.0f} messages/s delivered, "
                     f"receivers {figures.receivers_cpu:.0%} of a core, {load()}",
                     "p99 <= 25 ms" if judged else "-",
@@ -269,10 +274,10 @@ async def websocket_rows(base_url: str) -> list[tuple[str, str, str, str]]:
             )
             rows.append(
                 (
-                    f"  {label}: clients whose last message per channel carries its last tick; out of order",
-                    f"{fresh} of {CLIENTS}; {figures.out_of_order}",
-                    f"{CLIENTS}; 0" if judged else "-",
-                    ("yes" if fresh == CLIENTS and not figures.out_of_order else "NO") if judged else "-",
+                    "  clients whose last message per channel carries its last tick; arrived out of order",
+                    f"{fresh} of {count}; {figures.out_of_order}",
+                    f"{count}; 0",
+                    "yes" if fresh == count and not figures.out_of_order else "NO",
                 )
             )
         status = (await client.get("/ws/status")).json()
