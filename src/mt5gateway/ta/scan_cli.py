@@ -17,16 +17,7 @@ from rich.table import Table
 
 from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 
-from ._cli_common import (
-    CommandError,
-    add_source_arguments,
-    bar_time,
-    from_gateway,
-    number,
-    reported,
-    simulated,
-    timeframe_value,
-)
+from . import _cli_common as common
 from .compute import Bars
 from .conditions import parse_conditions
 from .patterns import parse_patterns
@@ -46,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--indicators", action="append", default=[], help='conditions, all to hold: "RSI(14) < 30"'
     )
     parser.add_argument("--symbols", help="comma-separated symbols (simulator only; default: its 15)")
-    add_source_arguments(parser)
+    common.add_source_arguments(parser)
 
 
 def _patterns(args: argparse.Namespace) -> list[str]:
@@ -65,10 +56,10 @@ def scan_simulated(
     query = ScanQuery(tuple(parse_patterns(patterns)), tuple(parse_conditions(conditions)))
     for spec in query.indicators:
         checked_warmup(spec, field="indicators")
-    value = timeframe_value(timeframe)
+    value = common.timeframe_value(timeframe)
     matches: list[dict[str, Any]] = []
     with (
-        simulated(seed) as terminal,
+        common.simulated(seed) as terminal,
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -82,7 +73,7 @@ def scan_simulated(
             progress.update(task, description=f"scanning {symbol}")
             rates = terminal.copy_rates_from_pos(symbol, value, 0, query.history_bars)
             if rates is None:
-                raise CommandError(f"no bars for {symbol} {timeframe}: {terminal.last_error()[1]}")
+                raise common.CommandError(f"no bars for {symbol} {timeframe}: {terminal.last_error()[1]}")
             hit = scan_bars(query, Bars.from_rates(rates))
             if hit is not None:
                 matches.append({"symbol": symbol, **hit})
@@ -93,7 +84,7 @@ def scan_simulated(
 def _table(args: argparse.Namespace, console: Console) -> Table:
     if args.url:
         params = {"timeframe": args.timeframe, "patterns": _patterns(args), "indicators": args.indicators}
-        body = from_gateway(args, "/api/scan", params)
+        body = common.from_gateway(args, "/api/scan", params)
         matches, scanned = body["matches"], body["scanned"]
     else:
         symbols = (
@@ -112,11 +103,13 @@ def _table(args: argparse.Namespace, console: Console) -> Table:
         if shown.get(column, True):
             table.add_column(column, justify="right" if column == "close" else "left")
     for match in matches:
-        cells = [match["symbol"], bar_time(match["time"]), number(match["close"])]
+        cells = [match["symbol"], common.bar_time(match["time"]), common.number(match["close"])]
         if shown["patterns"]:
             cells.append(", ".join(f"{p['name']} ({p['direction']})" for p in match["patterns"]))
         if shown["values"]:
-            cells.append(", ".join(f"{name} {number(value)}" for name, value in match["values"].items()))
+            cells.append(
+                ", ".join(f"{name} {common.number(value)}" for name, value in match["values"].items())
+            )
         table.add_row(*cells)
     return table
 
@@ -124,4 +117,4 @@ def _table(args: argparse.Namespace, console: Console) -> Table:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``mt5gateway scan``."""
     console = Console()
-    return reported(console, lambda: _table(args, console))
+    return common.reported(console, lambda: _table(args, console))
