@@ -10,15 +10,12 @@ needs: a rolling max of the highs over the window (``sliding_window_view(...).ma
 from __future__ import annotations
 
 import os
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import orjson
 from numpy.lib.stride_tricks import sliding_window_view
 
-from bench._util import print_table, time_calls
+from bench._util import median_cpu_seconds, print_table, time_calls
 from mt5gateway.indicators import OverlayParams, compute_overlays, find_overlays, minimum_history
 from mt5gateway.indicators.overlays import overlay_fragments
 from mt5gateway.sim.clock import ManualClock
@@ -37,17 +34,6 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
-def _median_cpu_seconds(fn: Callable[[], object], repeat: int) -> float:
-    """Median process CPU time per call: unlike wall time, it leaves out waits for a busy machine's cores."""
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        samples.append(time.process_time() - start)
-    return statistics.median(samples)
-
-
 def main() -> None:
     market = Market(DEFAULT_SYMBOLS, seed=7, clock=ManualClock(CLOCK_MSC))
     rates = market.rates_from_pos("EURUSD", constants.TIMEFRAME_H1, 0, BARS)
@@ -61,7 +47,7 @@ def main() -> None:
 
     baseline = time_calls(lambda: sliding_window_view(high, params.window).max(axis=1), REPEAT)
     full = time_calls(lambda: payload_json(BARS), REPEAT)
-    full_cpu = _median_cpu_seconds(lambda: payload_json(BARS), REPEAT)
+    full_cpu = median_cpu_seconds(lambda: payload_json(BARS), REPEAT)
     typical = time_calls(lambda: payload_json(1000), REPEAT)
     plain = time_calls(lambda: compute_overlays(rates, params, bars=BARS, digits=digits), REPEAT // 4)
     analysis = time_calls(lambda: find_overlays(high, low, close, params), REPEAT)

@@ -20,39 +20,25 @@ gateway.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import gc
-import os
-import re
-import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import orjson
 import uvicorn
-from websockets.client import ClientProtocol
-from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.uri import parse_uri
 
 from bench._util import print_table
+from bench._ws import SERVE_OPTIONS, add_tick_generator, gateway_process, load, percentile, ws_clients
 from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
 from mt5gateway.api.keys import hash_key
-from mt5gateway.pool import TerminalPool, TickEvent
+from mt5gateway.pool import TerminalPool
 from mt5gateway.pool.config import DEFAULT_SYMBOLS_BY_TERMINAL, PoolConfig, parse_pool_config
 from mt5gateway.terminal import constants as c
-from mt5gateway.terminal.dtypes import TICKS_DTYPE
 
 KEY = "mt5gw_bench_trading_key"
 SYMBOLS = sorted(DEFAULT_SYMBOLS_BY_TERMINAL.values())
@@ -82,30 +68,7 @@ def pool_config(folder: Path) -> PoolConfig:
     )
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
-
-
 # -- the gateway process --
-
-
-async def generate_ticks(pool: TerminalPool, rate: int) -> None:
-    """Publish ``rate`` ticks a second on the bus, round-robin over the 15 symbols, in 10 ms batches."""
-    per_batch = max(1, rate // 100)
-    index = 0
-    next_at = time.monotonic()
-    while True:
-        for _ in range(per_batch):
-            symbol = SYMBOLS[index % len(SYMBOLS)]
-            index += 1
-            tick = np.zeros(1, dtype=TICKS_DTYPE)
-            now_ms = time.time() * 1000
-            tick["time_msc"], tick["time"] = int(now_ms), int(now_ms // 1000)
-            tick["bid"], tick["ask"] = 100.0 + index % 7, 100.1 + index % 7
-            pool.bus.publish("ticks", TickEvent(terminal_id="MT5_04", symbol=symbol, ticks=tick))
-        next_at += 0.01
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
 def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
@@ -120,17 +83,7 @@ def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
         ),
     )
     app = create_app(GatewayConfig(api=settings, pool=pool_config(folder)))
-    pool: TerminalPool = app.state.gateway.pool
-    generator: list[asyncio.Task[None]] = []
-
-    @app.post("/bench/ticks")
-    async def ticks(rate: int) -> dict[str, int]:
-        for task in generator:
-            task.cancel()
-        generator.clear()
-        if rate:
-            generator.append(asyncio.create_task(generate_ticks(pool, rate)))
-        return {"rate": rate}
+    add_tick_generator(app, app.state.gateway.pool, SYMBOLS)
 
     uvicorn.run(
         asgi_sends_only(app) if options.pop("asgi_sends_only", False) else app,
@@ -142,39 +95,13 @@ def serve(port: int, folder: Path, options: dict[str, Any]) -> None:
     )
 
 
-@contextlib.contextmanager
-def gateway_process(folder: Path, options: dict[str, Any] | None = None) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    root = Path(__file__).resolve().parents[1]
-    command = [
-        *(sys.executable, "-m", "bench.bench_trading", "serve", str(port), str(folder)),
-        orjson.dumps(options or {}).decode(),
-    ]
-    process = subprocess.Popen(
-        command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(base_url=base_url, headers={"X-API-Key": KEY}) as client:
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if all(
-                        client.get(f"/api/accounts/{login}").status_code == 200
-                        for login in (5000001, 5000003)
-                    ):
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the bench gateway did not start")
-                time.sleep(0.2)
-        yield base_url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 9)
-        process.wait(10)
+def _accounts_ready(client: httpx.Client) -> bool:
+    return all(client.get(f"/api/accounts/{login}").status_code == 200 for login in (5000001, 5000003))
+
+
+def gateway(folder: Path, options: dict[str, Any] | None = None) -> contextlib.AbstractContextManager[str]:
+    """This module's gateway in a process of its own; its base URL once both accounts answer."""
+    return gateway_process("bench.bench_trading", folder, options, _accounts_ready, KEY)
 
 
 # -- orders --
@@ -337,141 +264,13 @@ async def rest_orders(
 # -- WebSocket ticks --
 
 
-CLIENTS_PER_PROCESS = 100
+SUBSCRIBE_ALL = [f"ticks:{symbol}" for symbol in SYMBOLS]
 
 
-# A tick message's stamp, as the server writes it (orjson: no spaces), with the byte that ends it.
-TICK_STAMP = re.compile(rb'"time_msc":(\d+)[,}]')
-
-
-class _TickReader(asyncio.Protocol):
-    """One client: the ``websockets`` library's sans-I/O handshake on a bare asyncio protocol, then
-    each tick's stamp read from the bytes as they reach this process.
-
-    The receivers are the instrument and share the two cores with the gateway. The library's asyncio
-    client costs a task hand-off and a future per message, and even its sans-I/O parser costs more
-    per frame than the server spends writing it: with 200 clients taking one frame per tick that is
-    200,000 frames a second, which saturated both cores and measured the receivers. After the
-    handshake, uncompressed frames are plain text on the wire, so the receiver finds the stamps in
-    the bytes (a stamp split across two reads counts when its end arrives); a compressed connection
-    is read through the library, frame by frame.
-    """
-
-    def __init__(self, url: str, latencies: list[float], start_at: float, stop_at: float) -> None:
-        self.ws = ClientProtocol(parse_uri(url), extensions=[ClientPerMessageDeflateFactory()])
-        self.latencies, self.start_at, self.stop_at = latencies, start_at, stop_at
-        self.transport: asyncio.Transport | None = None
-        self.closed = asyncio.get_running_loop().create_future()
-        self.plain = False  # handshake done, no compression: scan the bytes
-        self.tail = b""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        # The client offers permessage-deflate, as browsers do: the server decides (SERVER_OPTIONS).
-        request = self.ws.connect()
-        request.headers["X-API-Key"] = KEY
-        self.ws.send_request(request)
-        self._flush()
-
-    def data_received(self, data: bytes) -> None:
-        now = time.time()
-        if self.plain:
-            self._stamp(now, data)
-            return
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                # Ticks come only once subscribed, after this: no stamp is left in the library's buffer.
-                self.ws.send_text(SUBSCRIBE_ALL)
-                self.plain = not self.ws.extensions
-            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self._stamp(now, event.data)
-        self._flush()
-
-    def _stamp(self, now: float, data: bytes) -> None:
-        if not self.start_at <= now <= self.stop_at:
-            self.tail = b""
-            return
-        text = self.tail + data
-        end = 0
-        for match in TICK_STAMP.finditer(text):
-            self.latencies.append(now - int(match[1]) / 1000)
-            end = match.end()
-        # Keep what may be the start of a stamp cut by the end of this read.
-        self.tail = text[max(end, len(text) - 32) :]
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        output = self.ws.data_to_send()
-        if output:
-            self.transport.write(b"".join(output))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-
-SUBSCRIBE_ALL = orjson.dumps({"type": "subscribe", "channels": [f"ticks:{symbol}" for symbol in SYMBOLS]})
-
-
-async def _receive_ticks(url: str, count: int, start_at: float) -> list[float]:
-    """Tick-to-client latencies (s) seen by ``count`` clients from ``start_at`` for ``WS_SECONDS``."""
-    latencies: list[float] = []
-    stop_at = start_at + WS_SECONDS
-    uri = parse_uri(url)
-    loop = asyncio.get_running_loop()
-    readers: list[_TickReader] = []
-    for _ in range(count):
-        _, reader = await loop.create_connection(
-            lambda: _TickReader(url, latencies, start_at, stop_at), uri.host, uri.port
-        )
-        readers.append(reader)
-    # What exists now is frozen out of the collector's scans, and it stays off for the few seconds
-    # of the run (only short-lived, acyclic garbage follows): a full collection would be read as the
-    # server's latency.
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    # Read on after the window too: a client that stops reading is a slow consumer.
-    await asyncio.sleep(max(0.0, stop_at - time.time()) + 0.2)
-    for reader in readers:
-        assert reader.transport is not None
-        reader.transport.close()
-    await asyncio.gather(*(reader.closed for reader in readers))
-    return latencies
-
-
-def _receiver_process(url: str, count: int, start_at: float) -> tuple[list[float], float]:
-    """One load-generator process: its latencies and its CPU share (of one core) while it ran."""
-    started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
-    latencies = asyncio.run(_receive_ticks(url, count, start_at))
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return latencies, cpu_s / (time.monotonic() - started)
-
-
-async def ws_clients(base_url: str, count: int, *, batch: bool) -> tuple[float, float, float, float]:
-    """p50, p99 (s) of tick-to-client latency, delivered ticks/s, and the receivers' CPU share (of
-    one core) over ``count`` clients, received in one process per ``CLIENTS_PER_PROCESS`` clients."""
-    url = base_url.replace("http://", "ws://") + "/ws" + ("?batch=1" if batch else "")
-    shares = [min(CLIENTS_PER_PROCESS, count - n) for n in range(0, count, CLIENTS_PER_PROCESS)]
-    start_at = time.time() + 1.5 + count * 0.015  # connected, subscribed, queues settled
-    loop = asyncio.get_running_loop()
-    with concurrent.futures.ProcessPoolExecutor(len(shares)) as processes:
-        results = await asyncio.gather(
-            *(loop.run_in_executor(processes, _receiver_process, url, n, start_at) for n in shares)
-        )
-    latencies = [latency for found, _ in results for latency in found]
-    cpu_share = sum(share for _, share in results)
-    return percentile(latencies, 50), percentile(latencies, 99), len(latencies) / WS_SECONDS, cpu_share
-
-
-# How the gateway process runs uvicorn: as ``mt5gateway serve`` does (uvloop, httptools, no
-# permessage-deflate). The WebSocket figures are judged on it and compared, in the same run, with
-# the same gateway sending every frame through Starlette and uvicorn (no direct writes: the baseline)
-# and with permessage-deflate negotiated (uvicorn's default; frames are compressed per connection).
-SERVE_OPTIONS: dict[str, Any] = {"loop": "uvloop", "ws": "websockets-sansio", "ws_per_message_deflate": False}
+# The WebSocket figures are judged on the gateway as served (SERVE_OPTIONS) and compared, in the
+# same run, with the same gateway sending every frame through Starlette and uvicorn (no direct
+# writes: the baseline) and with permessage-deflate negotiated (uvicorn's default; frames are
+# compressed per connection).
 GATEWAYS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("as served", SERVE_OPTIONS),
     ("baseline: ASGI sends only", {**SERVE_OPTIONS, "asgi_sends_only": True}),
@@ -489,11 +288,6 @@ def asgi_sends_only(app: Any) -> Any:
         await app(scope, receive, plain_send)
 
     return wrapped
-
-
-def load() -> str:
-    """The 1-minute load average (the machine is shared: read every figure next to it)."""
-    return f"load {os.getloadavg()[0]:.1f}"
 
 
 async def rest_rows(base_url: str, label: str) -> list[tuple[str, str, str, str]]:
@@ -533,7 +327,8 @@ async def ws_rows(
         await client.post("/bench/ticks", params={"rate": TICK_RATE})
         for count, batch in runs:
             await asyncio.sleep(1.0)  # the last run's connections closed and forgotten
-            p50, p99, per_s, client_cpu = await ws_clients(base_url, count, batch=batch)
+            figures = await ws_clients(base_url, KEY, SUBSCRIBE_ALL, count, batch=batch, seconds=WS_SECONDS)
+            p50, p99, per_s, client_cpu = figures.p50, figures.p99, figures.per_s, figures.receivers_cpu
             target = judged and count == CLIENT_COUNTS[-1]
             rows.append(
                 (
@@ -573,7 +368,7 @@ async def run(folder: Path, *, ws_only: bool) -> list[tuple[str, str, str, str]]
         )
     for n, (label, options) in enumerate(GATEWAYS):
         (folder / f"gateway{n}").mkdir()
-        with gateway_process(folder / f"gateway{n}", options) as base_url:
+        with gateway(folder / f"gateway{n}", options) as base_url:
             if n == 0 and not ws_only:
                 rows.extend(await rest_rows(base_url, label))
             counts = CLIENT_COUNTS if n == 0 and not ws_only else CLIENT_COUNTS[-1:]

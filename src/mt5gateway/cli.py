@@ -27,6 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gaps": ("mt5gateway.recorder.gaps_cli", "list gaps and completeness of the recorded data"),
     "gap-fill": ("mt5gateway.recorder.fill_cli", "fill a gap from the terminal's history, with progress"),
     "sync": ("mt5gateway.sync.cli", "mirror account balances from gateways on a schedule"),
+    "ta": ("mt5gateway.ta.cli", "latest values of TA-Lib indicators for a symbol and timeframe"),
+    "scan": (
+        "mt5gateway.ta.scan_cli",
+        "symbols showing candlestick patterns or meeting indicator conditions",
+    ),
 }
 
 

@@ -54,6 +54,8 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         f"  curl -H 'X-API-Key: {keys['FREE']}' '{base}/api/indicators/EURUSD/H1?bars=200'",
         f"  curl -H 'X-API-Key: {keys['FREE']}' {base}/api/indicators/AUDJPY/H1   # 403: PRO only",
         f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/bars/AUDJPY/M5?count=10'",
+        f"  curl -H 'X-API-Key: {keys['FREE']}' '{base}/api/ta/EURUSD/H1?indicators=RSI(14),MACD&bars=100'",
+        f"  curl -H 'X-API-Key: {keys['FREE']}' '{base}/api/scan?timeframe=H1&patterns=all'",
         f"  curl -H 'X-API-Key: {keys['trusted']}' -H 'X-User-Tier: PRO' {base}/api/timeframes",
         f"  curl -H 'X-API-Key: {keys['PRO']}' {base}/api/quotes",
         f"  curl -H 'X-API-Key: {keys['PRO']}' {base}/api/accounts",
@@ -64,7 +66,8 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         "stream ticks: connect, then type the two lines (or send X-API-Key on the handshake):",
         f"  {sys.executable} -m websockets {base.replace('http://', 'ws://')}/ws",
         "  " + orjson.dumps({"type": "auth", "api_key": keys["PRO"]}).decode(),
-        "  " + orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD", "ticks:EURUSD"]}).decode(),
+        "  "
+        + orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD", "ta:BTCUSD:H1:RSI(14)"]}).decode(),
         "",
         "Ctrl-C stops the gateway and its terminals.",
     ]

@@ -303,3 +303,61 @@ async def test_a_direct_write_never_overtakes_a_message_still_waiting_or_being_s
     await settle()
     assert socket.written == [{"bid": 3}]
     await hub.stop()
+
+
+async def test_a_message_that_must_not_be_skipped_keeps_its_place_among_coalesced_updates() -> None:
+    """A ``ta:`` channel: forming values coalesce, a closed bar's values never skip and are never
+    overtaken by the next bar's forming values, for a client that keeps up and one that is behind."""
+    for batching in (False, True):
+        hub = Hub(HubLimits(batch_interval_s=0.05))  # gathered updates wait for the flush
+        socket = Socket()
+        client = batching_client(hub, socket) if batching else hub.connect(socket.send, socket.close)
+        hub.subscribe(client, "ta:EURUSD:M1:RSI(14)")
+        # gathered, not flushed yet: the closed message goes after it, not before
+        hub.publish("ta:EURUSD:M1:RSI(14)", {"bar": 1, "closed": False}, coalesce=True)
+        hub.publish("ta:EURUSD:M1:RSI(14)", {"bar": 1, "closed": True})
+        await asyncio.sleep(0.1)
+        socket.open.clear()  # now the client falls behind
+        for update in range(5):
+            hub.publish("ta:EURUSD:M1:RSI(14)", {"bar": 2, "closed": False, "n": update}, coalesce=True)
+            await asyncio.sleep(0.06)
+        hub.publish("ta:EURUSD:M1:RSI(14)", {"bar": 2, "closed": True})
+        for update in range(5):
+            hub.publish("ta:EURUSD:M1:RSI(14)", {"bar": 3, "closed": False, "n": update}, coalesce=True)
+            await asyncio.sleep(0.06)
+        socket.open.set()
+        await asyncio.sleep(0.1)
+        received = [
+            (m["bar"], m["closed"], m.get("n"))
+            for frame in socket.received
+            for m in (frame["messages"] if frame.get("type") == "batch" else [frame])  # type: ignore[union-attr]
+        ]
+        assert received[:2] == [(1, False, None), (1, True, None)]
+        # bar 2's updates coalesced to fewer, then its close, then bar 3's newest update last
+        closes = [i for i, (bar, closed, _) in enumerate(received) if closed]
+        assert [received[i][0] for i in closes] == [1, 2]
+        assert all(bar == 2 for bar, _, _ in received[2 : closes[1]])
+        assert all(bar == 3 for bar, _, _ in received[closes[1] + 1 :])
+        assert received[-1] == (3, False, 4)
+        await hub.stop()
+
+
+async def test_a_new_subscriber_gets_nothing_published_before_it_subscribed() -> None:
+    """Updates gathered but not flushed yet go to the subscribers they were published for: a new
+    subscriber's snapshot (the channel's last message) is never followed by older updates."""
+    hub = Hub(HubLimits(batch_interval_s=0.05))
+    early, late = Socket(), Socket()
+    first = hub.connect(early.send, early.close)
+    hub.subscribe(first, "ta:EURUSD:M1:RSI(14)")
+    hub.publish("ta:EURUSD:M1:RSI(14)", {"n": 0}, coalesce=True)
+    await asyncio.sleep(0.1)
+    for n in (1, 2):  # gathered, not flushed yet
+        hub.publish("ta:EURUSD:M1:RSI(14)", {"n": n}, coalesce=True)
+    second = hub.connect(late.send, late.close)
+    hub.subscribe(second, "ta:EURUSD:M1:RSI(14)")
+    hub.send_to(second, {"n": 2, "snapshot": True})
+    hub.publish("ta:EURUSD:M1:RSI(14)", {"n": 3}, coalesce=True)
+    await asyncio.sleep(0.1)
+    assert [m["n"] for m in early.received] == [0, 1, 2, 3]
+    assert [m["n"] for m in late.received] == [2, 3]
+    await hub.stop()

@@ -52,7 +52,7 @@ async def publish_burst(live: Live, channel: str) -> None:
 
 
 async def subscribed(live: Live, channel: str, **options: Any) -> Any:
-    ws = await websockets.connect(live.ws_url, additional_headers={"X-API-Key": KEYS["viewer"]}, **options)
+    ws = await websockets.connect(live.ws_url, additional_headers={"X-API-Key": KEYS["trader"]}, **options)
     await ws.send(orjson.dumps({"type": "subscribe", "channels": [channel]}).decode())
     while orjson.loads(await ws.recv())["type"] != "subscribed":
         pass

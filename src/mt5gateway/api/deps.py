@@ -16,6 +16,8 @@ from mt5gateway.market.tiers import TierPolicy
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
 from mt5gateway.sync.worker import SyncWorker
+from mt5gateway.ta.feed import AnalysisFeed
+from mt5gateway.ta.service import TechnicalAnalysis
 
 from .keys import KeyStore
 from .metrics import Metrics
@@ -27,10 +29,12 @@ __all__ = [
     "Gateway",
     "GatewayDep",
     "SyncDep",
+    "TADep",
     "gateway_of",
     "get_bridge",
     "get_gateway",
     "get_sync_worker",
+    "get_ta",
 ]
 
 
@@ -44,6 +48,8 @@ class Gateway:
     limiter: RateLimiter
     tiers: TierPolicy
     market: MarketService
+    ta: TechnicalAnalysis
+    ta_feed: AnalysisFeed  # the ta: and patterns: channels
     metrics: Metrics
     data: RecordedData
     bridge: Bridge
@@ -77,5 +83,11 @@ async def get_sync_worker(request: Request) -> SyncWorker:
     return worker
 
 
+async def get_ta(request: Request) -> TechnicalAnalysis:
+    """The technical-analysis service of the app serving ``request``."""
+    return gateway_of(request).ta
+
+
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
 SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]
+TADep = Annotated[TechnicalAnalysis, Depends(get_ta)]

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["JSONBytes", "OrjsonResponse"]
+from mt5gateway.market.cache import PreparedBody
+
+from .encoding import accepts_gzip
+
+__all__ = ["JSONBytes", "OrjsonResponse", "prepared_response"]
 
 
 class OrjsonResponse(JSONResponse):
@@ -21,3 +26,10 @@ class JSONBytes(Response):
     """A JSON body serialised beforehand (the indicator cache's bytes), sent as they are."""
 
     media_type = "application/json"
+
+
+def prepared_response(request: Request, body: PreparedBody) -> JSONBytes:
+    """``body`` as sent: gzip-compressed when it is kept for others and the client accepts gzip."""
+    if body.shared and accepts_gzip(request.headers.get("accept-encoding", "")):
+        return JSONBytes(body.gzip(), headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return JSONBytes(body.json, headers={"Vary": "Accept-Encoding"})

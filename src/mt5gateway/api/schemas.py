@@ -17,11 +17,16 @@ __all__ = [
     "HealthResponse",
     "IndicatorResponse",
     "LogsResponse",
+    "PatternListResponse",
+    "PatternsResponse",
     "QuotesResponse",
     "RestartAllResponse",
     "RestartResponse",
+    "ScanResponse",
     "StatsResponse",
     "SymbolsResponse",
+    "TAFunctionsResponse",
+    "TAResponse",
     "TicksResponse",
     "TimeframesResponse",
 ]
@@ -222,3 +227,114 @@ class Stats(BaseModel):
 class StatsResponse(BaseModel):
     success: bool
     stats: Stats
+
+
+class TAParameter(BaseModel):
+    name: str
+    type: str = Field(description="int, float or matype (a moving-average type, by name)")
+    default: int | float | str = Field(description="ours, written down (not the installed TA-Lib's)")
+    min: int | float
+    max: int | float
+    description: str
+    choices: list[str] | None = Field(default=None, description="the moving-average types (matype only)")
+
+
+class TAFunction(BaseModel):
+    name: str
+    display_name: str
+    group: str
+    inputs: list[str] = Field(description="bar columns read, in order (volume is the tick volume)")
+    parameters: list[TAParameter]
+    outputs: list[str]
+    unstable: bool = Field(description="recursive: values depend on the history start until the warm-up ends")
+    path_dependent: bool = Field(description="the level depends on where the history starts, always")
+    candlestick: bool
+
+
+class TAFunctionsResponse(BaseModel):
+    success: bool
+    count: int
+    functions: list[TAFunction]
+
+
+class TAIndicator(BaseModel):
+    spec: str = Field(description="the canonical spec: RSI(14), MACD(12,26,9), BBANDS(20,2,2,SMA)")
+    function: str
+    parameters: dict[str, int | float]
+    lookback: int = Field(description="TA-Lib's lookback: bars before its first value")
+    warmup_bars: int = Field(description="lookback + unstable period: bars before its values can be trusted")
+    outputs: dict[str, list[float | None]] = Field(description="by TA-Lib's output name, aligned with time")
+
+
+class TAHistory(BaseModel):
+    bars: int = Field(description="bars the indicators were computed over (returned ones included)")
+    from_: int | None = Field(alias="from", description="open time of the first of them")
+
+
+class TAResponse(BaseModel):
+    success: bool
+    symbol: str
+    timeframe: str
+    tier: str
+    terminal_id: str
+    bars: int
+    computed_over: TAHistory
+    time: list[int] = Field(description="bar open times (epoch s), oldest first; the last bar is forming")
+    indicators: list[TAIndicator]
+    generated_at: str
+
+
+class PatternInfo(BaseModel):
+    pattern: str
+    name: str
+    parameters: list[TAParameter]
+
+
+class PatternListResponse(BaseModel):
+    success: bool
+    count: int
+    patterns: list[PatternInfo]
+
+
+class PatternOccurrence(BaseModel):
+    time: int = Field(description="open time of the bar that completes the pattern")
+    pattern: str
+    spec: str
+    name: str
+    direction: str = Field(description="bullish (signal > 0) or bearish (signal < 0)")
+    signal: int = Field(description="TA-Lib's value: +-100, +-200 for a confirmed pattern")
+
+
+class PatternsResponse(BaseModel):
+    success: bool
+    symbol: str
+    timeframe: str
+    tier: str
+    terminal_id: str
+    bars: int = Field(description="closed bars searched")
+    patterns: list[str]
+    count: int
+    occurrences: list[PatternOccurrence] = Field(description="newest first")
+    generated_at: str
+
+
+class ScanMatch(BaseModel):
+    symbol: str
+    terminal_id: str
+    time: int = Field(description="open time of the last closed bar, where the scan looked")
+    close: float
+    patterns: list[PatternOccurrence]
+    values: dict[str, float | None] = Field(description="each condition's operands at that bar")
+
+
+class ScanResponse(BaseModel):
+    success: bool
+    tier: str
+    timeframe: str
+    patterns: list[str]
+    conditions: list[str]
+    scanned: int
+    count: int
+    matches: list[ScanMatch]
+    errors: dict[str, ErrorBody] = Field(description="symbols whose terminal could not answer")
+    generated_at: str

@@ -4,8 +4,7 @@ Owns fractals, the overlays' ATR (simple mean of true range), horizontal and dia
 fractals, their parameters, and ``compute_overlays``: the one entry point the HTTP service calls for
 ``GET /api/indicators/{symbol}/{timeframe}``. See docs/indicators.md.
 
-``indicators.standard`` (imported on its own, as loading TA-Lib takes a while) maps standard
-indicators and candlestick patterns onto TA-Lib.
+Standard indicators and candlestick patterns come from TA-Lib, in ``mt5gateway.ta`` (docs/ta.md).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ __all__ = [
     "MarketService",
     "ResolvedRequest",
     "bars_body",
+    "utc_now_iso",
 ]
 
 MAX_BARS = 5000
@@ -103,7 +104,8 @@ def _indicator_key(
     return (request.symbol, request.timeframe, bars, params, tier.name)
 
 
-def _utc_now_iso() -> str:
+def utc_now_iso() -> str:
+    """Now, as the responses' ``generated_at`` writes it: ``2024-01-10T12:00:00.000Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -146,6 +148,10 @@ class MarketService:
 
     # -- checks -------------------------------------------------------------------------------
 
+    def routed(self, symbol: str, timeframe: str) -> ResolvedRequest:
+        """A request already checked against a tier (a stream's subscription): its terminal."""
+        return ResolvedRequest(symbol, timeframe, self.pool.terminal_for_symbol(symbol))
+
     def resolve(self, *, tier: Tier, symbol: str, timeframe: str | None = None) -> ResolvedRequest:
         """Check a request against ``tier`` without asking any terminal.
 
@@ -181,14 +187,23 @@ class MarketService:
             digits = self._digits[request.symbol] = int(info.digits)
         return digits
 
-    async def _rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+    async def newest_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+        """The newest ``count`` bars straight from the terminal, oldest first (the forming bar last)."""
         rates: NDArray[Any] = await self._call(
             request, "copy_rates_from_pos", request.symbol, request.timeframe_value, 0, count
         )
         return rates
 
-    async def _recent_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
-        """The newest ``count`` bars, fetching only the newest few when the last fetch still covers the rest.
+    async def rates_between(self, request: ResolvedRequest, first: int, last: int) -> NDArray[Any]:
+        """The bars opened from ``first`` to ``last`` (epoch s, both included), oldest first."""
+        rates: NDArray[Any] = await self._call(
+            request, "copy_rates_range", request.symbol, request.timeframe_value, first, last
+        )
+        return rates
+
+    async def recent_rates(self, request: ResolvedRequest, count: int) -> NDArray[Any]:
+        """The newest ``count`` bars (oldest first, the forming bar last), fetching only the newest few
+        when the last fetch still covers the rest.
 
         Closed bars never change, so the bars kept from the previous fetch are joined with a fresh
         tail of ``_TAIL_BARS`` bars (the forming bar and the ones just closed). The tail must overlap
@@ -199,14 +214,14 @@ class MarketService:
         kept = self._history.get(key)
         now = time.monotonic()
         if kept is not None and len(kept.rates) >= count and now - kept.fetched_at < _HISTORY_REFRESH_SECONDS:
-            tail = await self._rates(request, _TAIL_BARS)
+            tail = await self.newest_rates(request, _TAIL_BARS)
             if len(tail) and tail["time"][0] <= kept.rates["time"][-1]:
                 older = kept.rates[kept.rates["time"] < tail["time"][0]]
                 excess = max(0, len(older) + len(tail) - len(kept.rates))
                 joined = np.concatenate([older[excess:], tail])
                 self._history[key] = _History(joined, kept.fetched_at)
                 return joined[-count:]
-        rates = await self._rates(request, count)
+        rates = await self.newest_rates(request, count)
         self._history[key] = _History(rates, now)
         return rates
 
@@ -235,15 +250,13 @@ class MarketService:
                     f"from..to spans {span_bars} {request.timeframe} bars; at most {MAX_BARS} per request",
                     field="from",
                 )
-            rates = await self._call(
-                request, "copy_rates_range", request.symbol, request.timeframe_value, date_from, date_to
-            )
+            rates = await self.rates_between(request, date_from, date_to)
         elif date_to is not None:
             rates = await self._call(
                 request, "copy_rates_from", request.symbol, request.timeframe_value, date_to, count
             )
         else:
-            rates = await self._rates(request, count)
+            rates = await self.newest_rates(request, count)
         return bars_body(request, rates)
 
     async def ticks(
@@ -321,7 +334,7 @@ class MarketService:
 
         async def compute() -> PreparedBody:
             digits = await self._digits_of(request)
-            rates = await self._recent_rates(request, max(bars, minimum_history(params)))
+            rates = await self.recent_rates(request, max(bars, minimum_history(params)))
             return await self.renderer.render(
                 rates,
                 params,
@@ -332,7 +345,7 @@ class MarketService:
                 timeframe=request.timeframe,
                 tier=tier.name,
                 terminal_id=request.terminal_id,
-                generated_at=_utc_now_iso(),
+                generated_at=utc_now_iso(),
             )
 
         return await self.cache.get(request.symbol, key, compute)

@@ -18,6 +18,13 @@ a tick still waiting from an earlier flush is replaced by the newest for its sym
 client that is behind sees the latest price rather than a growing backlog (a batching client's
 waiting tick frame is merged with the new one). A batching client also gets the other messages
 waiting in its outbox as one batch frame when several are waiting.
+
+A channel may carry both: coalesced updates and messages that must not be skipped (``ta:`` channels:
+the forming bar's values, then the closed bar's). Such a message goes out after the channel's
+updates published before it (gathered ones are flushed first) and before any published after it
+(a waiting update of the channel is no longer replaced in place, ahead of it). A new subscriber gets
+only what is published after it subscribed (a channel's gathered updates are flushed to the others
+first), so a snapshot of the channel's last message is never followed by older updates.
 """
 
 from __future__ import annotations
@@ -194,10 +201,24 @@ class StreamClient:
         """How long the oldest waiting message has waited."""
         return now - self._outbox[0].enqueued_at if self._outbox else 0.0
 
-    def offer(self, payload: str) -> None:
-        """Queue a message that must not be skipped (anything but ticks: see ``offer_ticks``)."""
+    def offer(self, payload: str, *, channel: str | None = None) -> None:
+        """Queue a message that must not be skipped (anything but ticks: see ``offer_ticks``).
+
+        ``channel``: a channel that also carries coalesced updates; the one waiting, if any, keeps
+        its place ahead of this message and is no longer replaced by newer ones.
+        """
         if self.closed_reason is None:
+            if channel is not None:
+                self._seal(channel)
             self._append(_Pending(time.monotonic(), None, payload))
+
+    def _seal(self, channel: str) -> None:
+        waiting = self._waiting.pop(channel, None)
+        if waiting is not None:
+            waiting.coalesce_key = None
+        frame = self._tick_frame
+        if frame is not None and frame.ticks is not None and channel in frame.ticks:
+            self._tick_frame = None
 
     def offer_ticks(self, shipment: _TickShipment) -> None:
         """Send the hub's shared ticks: written at once when nothing is waiting for the socket and
@@ -385,6 +406,9 @@ class Hub:
         """Add a subscription; False when the client already had it."""
         if channel in client.subscriptions:
             return False
+        # updates gathered before the subscription go to the subscribers they were published for: a
+        # new subscriber starts from the channel's last message (a snapshot), never before it
+        self._flush_channel(channel)
         client.subscriptions.add(channel)
         client.subscription_key = frozenset(client.subscriptions)
         subscribers = self._subscribers.setdefault(channel, set())
@@ -438,9 +462,16 @@ class Hub:
                     loop.call_later(wait, self._flush) if wait > 0 else loop.call_soon(self._flush)
                 )
             return len(subscribers)
+        self._flush_channel(channel)  # the channel's gathered updates go first
         for client in subscribers:
-            client.offer(payload)
+            client.offer(payload, channel=channel)
         return len(subscribers)
+
+    def _flush_channel(self, channel: str) -> None:
+        """Flush now if updates of ``channel`` are gathered."""
+        if self._flush_handle is not None and any(gathered == channel for gathered, _ in self._gathered):
+            self._flush_handle.cancel()
+            self._flush()
 
     def _flush(self) -> None:
         """Hand the gathered ticks to their subscribers, built once per distinct subscription set

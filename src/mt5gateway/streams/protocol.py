@@ -7,9 +7,11 @@ Client -> server (JSON text, at most ``MAX_MESSAGE_BYTES``)::
     {"type": "unsubscribe", "channels": ["ticks:EURUSD"]}
     {"type": "ping"}
 
-Channels: ``ticks:SYMBOL``, ``bars:SYMBOL:TF``, ``account:LOGIN``, ``positions:LOGIN``,
-``orders:LOGIN``, ``terminals``. A message that cannot be understood gets an ``error`` frame
-(``{"type": "error", "code": ..., "error": ...}``) and changes nothing; the connection stays open.
+Channels: ``ticks:SYMBOL``, ``bars:SYMBOL:TF``, ``ta:SYMBOL:TF:SPEC`` (an indicator spec,
+docs/ta.md: named by its canonical form, ``ta:EURUSD:H1:rsi`` is ``ta:EURUSD:H1:RSI(14)``),
+``patterns:SYMBOL:TF``, ``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``, ``terminals``.
+A message that cannot be understood gets an ``error`` frame (``{"type": "error", "code": ...,
+"error": ...}``) and changes nothing; the connection stays open.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import orjson
+
+from mt5gateway.errors import BadRequest
+from mt5gateway.ta.specs import IndicatorSpec, parse_spec
 
 __all__ = [
     "MAX_CHANNELS_PER_MESSAGE",
@@ -33,7 +38,7 @@ MAX_MESSAGE_BYTES = 8_192
 MAX_CHANNELS_PER_MESSAGE = 100
 
 MessageType = Literal["auth", "subscribe", "unsubscribe", "ping"]
-ChannelKind = Literal["ticks", "bars", "account", "positions", "orders", "terminals"]
+ChannelKind = Literal["ticks", "bars", "ta", "patterns", "account", "positions", "orders", "terminals"]
 _MESSAGE_TYPES: frozenset[str] = frozenset({"auth", "subscribe", "unsubscribe", "ping"})
 _ACCOUNT_KINDS: frozenset[str] = frozenset({"account", "positions", "orders"})
 # Logins fit a signed 64-bit integer (what the JSON encoder and the pool take).
@@ -62,6 +67,7 @@ class Channel:
     symbol: str | None = None
     timeframe: str | None = None
     login: int | None = None
+    spec: IndicatorSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ class ClientMessage:
 
 def parse_channel(name: str) -> Channel:
     """``"bars:EURUSD:H1"`` -> a ``Channel``; ``ProtocolError`` for anything else."""
-    parts = name.split(":")
+    parts = name.split(":", 3)
     kind = parts[0].lower()
     if kind == "terminals" and len(parts) == 1:
         return Channel(name="terminals", kind="terminals")
@@ -85,6 +91,24 @@ def parse_channel(name: str) -> Channel:
     if kind == "bars" and len(parts) == 3 and parts[1] and parts[2]:
         symbol, timeframe = parts[1].upper(), parts[2].upper()
         return Channel(name=f"bars:{symbol}:{timeframe}", kind="bars", symbol=symbol, timeframe=timeframe)
+    if kind == "patterns" and len(parts) == 3 and parts[1] and parts[2]:
+        symbol, timeframe = parts[1].upper(), parts[2].upper()
+        return Channel(
+            name=f"patterns:{symbol}:{timeframe}", kind="patterns", symbol=symbol, timeframe=timeframe
+        )
+    if kind == "ta" and len(parts) == 4 and parts[1] and parts[2]:
+        symbol, timeframe = parts[1].upper(), parts[2].upper()
+        try:
+            spec = parse_spec(parts[3], field="channel")
+        except BadRequest as exc:
+            raise ProtocolError("invalid_channel", exc.message) from None
+        return Channel(
+            name=f"ta:{symbol}:{timeframe}:{spec.canonical}",
+            kind="ta",
+            symbol=symbol,
+            timeframe=timeframe,
+            spec=spec,
+        )
     if kind in _ACCOUNT_KINDS and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) <= _MAX_LOGIN:
         login = int(parts[1])
         account_kind: ChannelKind = (
@@ -93,8 +117,8 @@ def parse_channel(name: str) -> Channel:
         return Channel(name=f"{account_kind}:{login}", kind=account_kind, login=login)
     raise ProtocolError(
         "invalid_channel",
-        f"unknown channel {name[:64]!r}: use ticks:SYMBOL, bars:SYMBOL:TF, account:LOGIN, "
-        "positions:LOGIN, orders:LOGIN or terminals",
+        f"unknown channel {name[:64]!r}: use ticks:SYMBOL, bars:SYMBOL:TF, ta:SYMBOL:TF:SPEC, "
+        "patterns:SYMBOL:TF, account:LOGIN, positions:LOGIN, orders:LOGIN or terminals",
     )
 
 

@@ -27,8 +27,7 @@ from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS
 
 from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
 from ..deps import Gateway, GatewayDep, gateway_of
-from ..encoding import accepts_gzip
-from ..responses import JSONBytes
+from ..responses import JSONBytes, prepared_response
 from ..schemas import (
     BarsResponse,
     ErrorBody,
@@ -124,9 +123,7 @@ async def indicators(
     body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
-    if body.shared and accepts_gzip(request.headers.get("accept-encoding", "")):
-        return JSONBytes(body.gzip(), headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
-    return JSONBytes(body.json, headers={"Vary": "Accept-Encoding"})
+    return prepared_response(request, body)
 
 
 @router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)

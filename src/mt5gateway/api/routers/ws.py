@@ -3,8 +3,9 @@
 A client authenticates with ``X-API-Key`` on the handshake or a first ``auth`` message (and may
 ask for ``batch`` frames under load with ``?batch=1``), then
 subscribes to channels (``mt5gateway.streams.protocol``). Each subscription is checked before any
-is made: the symbol must exist and the caller's tier must grant it (and the timeframe, for bars);
-account channels need the ``accounts`` scope and a known login. A message the server cannot act on
+is made: market-data channels (ticks, bars, ta, patterns) need the ``market`` scope, the symbol must
+exist and the caller's tier must grant it (and the timeframe, for bars, ta and patterns); account
+channels need the ``accounts`` scope and a known login. A message the server cannot act on
 gets an ``error`` frame and changes nothing; the connection stays open.
 """
 
@@ -40,6 +41,9 @@ AUTH_TIMEOUT_S = 10.0
 # ``/ws?batch=1``: up to this many waiting messages per ``batch`` frame.
 BATCH_MAX = 200
 MAX_SUBSCRIPTIONS = 500
+# Channels of market data: the key needs the market scope, as for the REST market endpoints.
+_MARKET_KINDS = frozenset({"ticks", "bars", "ta", "patterns"})
+_ANALYSIS_KINDS = frozenset({"ta", "patterns"})
 # RFC 6455 1008: policy violation (no or bad key).
 _POLICY_VIOLATION = 1008
 
@@ -75,6 +79,8 @@ class _Connection:
 
     async def authorize(self, channel: Channel) -> None:
         """Refuse a channel this caller may not read (raises a GatewayError)."""
+        if channel.kind in _MARKET_KINDS and "market" not in self.key.scopes:
+            raise Forbidden("This key does not have the market scope", scope="market")
         tiers = self.gateway.tiers
         if channel.symbol is not None:
             self.bridge.pool.terminal_for_symbol(channel.symbol)
@@ -107,11 +113,12 @@ class _Connection:
             )
         for channel in new.values():
             await self.authorize(channel)
+        self.gateway.ta_feed.admit([ch for ch in new.values() if ch.kind in _ANALYSIS_KINDS])
         for name in new:
             hub.subscribe(self.client, name)
         self.reply({"type": "subscribed", "channels": [ch.name for ch in channels]})
         for name in new:
-            snapshot = self.bridge.feeds.snapshot(name)
+            snapshot = self.bridge.feeds.snapshot(name) or self.gateway.ta_feed.snapshot(name)
             if snapshot is not None:
                 self.reply(snapshot)
 
