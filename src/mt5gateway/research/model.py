@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from difflib import get_close_matches
 from itertools import chain
 from numbers import Number
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ from .intrabar import INTRABAR_MODES, PathFiller, TickSource
 if TYPE_CHECKING:
     from .stats import Stats
 
-__all__ = ["Backtest", "Order", "Position", "Strategy", "Trade"]
+__all__ = ["AccountView", "Backtest", "Order", "Position", "Strategy", "Trade"]
 
 
 class _OutOfMoney(Exception):
@@ -74,6 +74,16 @@ def _talib_function(name: str) -> Callable[..., Any]:
     if function is None or not callable(function):
         raise BacktestError(f"unknown indicator {name!r}: give a TA-Lib function name (SMA, RSI, ...) or a callable")
     return function  # type: ignore[no-any-return]
+
+
+class AccountView(NamedTuple):
+    """The account at the current bar, as MT5's ``account_info`` names it."""
+
+    balance: float
+    equity: float
+    margin: float
+    margin_free: float
+    margin_level: float
 
 
 class Strategy(metaclass=ABCMeta):
@@ -243,6 +253,20 @@ class Strategy(metaclass=ABCMeta):
     def equity(self) -> float:
         """Account equity now: cash plus the open trades' profit at the current close."""
         return self._broker.equity
+
+    @property
+    def account(self) -> AccountView:
+        """Balance, equity, margin, free margin and margin level now (MT5's names)."""
+        broker = self._broker
+        equity = broker.equity
+        used = broker.margin_used
+        return AccountView(
+            balance=broker.cash,
+            equity=equity,
+            margin=used,
+            margin_free=equity - used,
+            margin_level=equity / used * 100 if used else 0.0,
+        )
 
     @property
     def data(self) -> Data:
@@ -442,6 +466,7 @@ class Trade:
     """A filled order's position: open in ``Strategy.trades``, then in ``Strategy.closed_trades``."""
 
     __slots__ = (
+        "_booked",
         "_broker",
         "_commissions",
         "_entry_bar",
@@ -469,6 +494,7 @@ class Trade:
         self._sym = sym
         self._commissions = 0.0
         self._swap = 0.0
+        self._booked: tuple[float, float] | None = None  # (pl, pl_pct) once closed
 
     def __repr__(self) -> str:
         tag = f" tag={self._tag}" if self._tag is not None else ""
@@ -553,6 +579,8 @@ class Trade:
     @property
     def pl(self) -> float:
         """Profit or loss in cash (at the current close while open); commissions count once closed."""
+        if self._booked is not None:
+            return self._booked[0]
         price = self._exit_price or self._broker.current_price(self._sym, self._size)
         broker = self._broker
         return broker.account.profit(self._sym, self._size, self._entry_price, price, broker.i) + self._swap - self._commissions
@@ -560,6 +588,8 @@ class Trade:
     @property
     def pl_pct(self) -> float:
         """Profit or loss as a fraction of the entry value (commissions and swap included once closed)."""
+        if self._booked is not None:
+            return self._booked[1]
         price = self._exit_price or self._broker.current_price(self._sym, self._size)
         gross = math.copysign(1, self._size) * (price / self._entry_price - 1)
         costs = self._commissions - self._swap
@@ -727,11 +757,15 @@ class _Broker:
         return total
 
     @property
+    def margin_used(self) -> float:
+        """The margin the open trades hold at the current prices."""
+        account, i = self.account, self.i
+        return sum(account.margin(t._sym, t._size, self.current_price(t._sym, t._size), i) for t in self.trades)
+
+    @property
     def margin_available(self) -> float:
         """Equity less the margin the open trades hold (never below 0)."""
-        account, i = self.account, self.i
-        used = sum(account.margin(t._sym, t._size, self.current_price(t._sym, t._size), i) for t in self.trades)
-        return max(0, self.equity - used)
+        return max(0, self.equity - self.margin_used)
 
     # -- orders --
 
@@ -997,6 +1031,7 @@ class _Broker:
         self._cash += trade.pl - exit_commission
         # the entry's commission is counted here, on the size that closed
         trade._commissions = exit_commission + account.commission(trade._sym, trade._size, trade._entry_price)
+        trade._booked = (trade.pl, trade.pl_pct)  # at this bar's conversion rates
 
     def _open_trade(
         self, price: float, size: float, sl: float | None, tp: float | None, time_index: int, tag: object, sym: int
