@@ -209,10 +209,18 @@ def bars(
         raise BacktestError(f"empty range: {begin:%Y-%m-%d %H:%M} to {finish:%Y-%m-%d %H:%M}", field="end")
     name = timeframe.upper().removeprefix("TIMEFRAME_")
     kind, _, location = source.partition(":")
-    if kind == "sim":
-        frame = frame_of(_sim_rates(symbol, name, begin, finish, seed), what=f"{symbol} {name} (sim)")
-    elif kind == "store":
-        frame = frame_of(_store_rates(symbol, name, begin, finish, store_url), what=f"{symbol} {name} (store)")
+    empty = BacktestError(
+        f"no {symbol} {name} bars from {begin:%Y-%m-%d %H:%M} to {finish:%Y-%m-%d %H:%M} in {source}", field="start"
+    )
+    if kind in ("sim", "store"):
+        loaded = (
+            _sim_rates(symbol, name, begin, finish, seed)
+            if kind == "sim"
+            else _store_rates(symbol, name, begin, finish, store_url)
+        )
+        if len(loaded) == 0:
+            raise empty
+        frame = frame_of(loaded, what=f"{symbol} {name} ({kind})")
     elif kind in ("csv", "parquet") and location:
         frame = _resampled(read_bars_file(location), seconds, location)
         index = frame.index
@@ -222,9 +230,7 @@ def bars(
     else:
         raise BacktestError(f"unknown source {source!r}: sim, store, csv:PATH or parquet:PATH", field="source")
     if len(frame) == 0:
-        raise BacktestError(
-            f"no {symbol} {name} bars from {begin:%Y-%m-%d %H:%M} to {finish:%Y-%m-%d %H:%M} in {source}", field="start"
-        )
+        raise empty
     frame.attrs["symbol"] = symbol
     return frame
 

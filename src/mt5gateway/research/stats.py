@@ -200,7 +200,7 @@ def compute_stats(
         years = (s["Duration"].days + s["Duration"].seconds / 86400) / 365.25
         s["CAGR [%]"] = ((s["Equity Final [$]"] / equity[0]) ** (1 / years) - 1) * 100 if years else np.nan
     s["Sharpe Ratio"] = (s["Return (Ann.) [%]"] - risk_free_rate * 100) / (s["Volatility (Ann.) [%]"] or np.nan)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         downside = np.sqrt(np.mean(day_returns.clip(-np.inf, 0) ** 2)) * np.sqrt(annual_days)
         s["Sortino Ratio"] = (annual_return - risk_free_rate) / downside
     max_dd = -np.nan_to_num(drawdown.max())
@@ -210,8 +210,9 @@ def compute_stats(
     market_log = np.log(close[1:] / close[:-1])
     beta = np.nan
     if len(equity_log) > 1 and len(market_log) > 1:
-        covariance = np.cov(equity_log, market_log)
-        beta = covariance[0, 1] / covariance[1, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            covariance = np.cov(equity_log, market_log)
+            beta = covariance[0, 1] / covariance[1, 1]
     s["Alpha [%]"] = s["Return [%]"] - risk_free_rate * 100 - beta * (s["Buy & Hold Return [%]"] - risk_free_rate * 100)
     s["Beta"] = beta
     s["Max. Drawdown [%]"] = max_dd * 100
