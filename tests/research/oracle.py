@@ -30,7 +30,12 @@ def twins(init: Callable[[Any], None], next_: Callable[[Any], None], **params: A
 
 
 def both(
-    data: pd.DataFrame, init: Callable[[Any], None], next_: Callable[[Any], None], *, params: dict[str, Any] | None = None, **options: Any
+    data: pd.DataFrame,
+    init: Callable[[Any], None],
+    next_: Callable[[Any], None],
+    *,
+    params: dict[str, Any] | None = None,
+    **options: Any,
 ) -> tuple[pd.Series, pd.Series]:
     """Run the body on both engines with the same options; (oracle stats, our stats)."""
     oracle_class, our_class = twins(init, next_, **(params or {}))

@@ -49,7 +49,9 @@ def test_store_bars_read_what_the_recorder_wrote(tmp_path: Path) -> None:
     store.write_bars("EURUSD", "H1", rates)
     store.close()
     frame = bars("EURUSD", "H1", "2024-02-01", "2024-02-01", source="store", store_url=url)
-    assert len(frame) == 24 and frame["Close"].iloc[-1] == pytest.approx(1.1023) and (frame["spread"] == 7).all()
+    assert (
+        len(frame) == 24 and frame["Close"].iloc[-1] == pytest.approx(1.1023) and (frame["spread"] == 7).all()
+    )
 
 
 def test_terminal_export_csv_is_read_and_aggregated(tmp_path: Path) -> None:
@@ -109,7 +111,9 @@ def test_bad_bars_are_refused_clearly(frame: pd.DataFrame, message: str) -> None
 
 
 def test_unknown_parameter_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(BacktestError, match="has no parameter 'windw' .*did you mean window.*parameters are: window"):
+    with pytest.raises(
+        BacktestError, match="has no parameter 'windw' .*did you mean window.*parameters are: window"
+    ):
         Backtest(GOOG, Idle).run(windw=3)
 
 
@@ -122,7 +126,10 @@ def test_unknown_parameter_is_refused_with_the_known_ones() -> None:
         (lambda: bars("EURUSD", "H1", "2024-02-01", "2024-02-07", source="ftp:x"), "unknown source"),
         (lambda: bars("NOPE", "H1", "2024-02-01", "2024-02-07"), "no NOPE H1 bars"),
         (lambda: bars("EURUSD", "H1", "yesterday-ish", "2024-02-07"), "not a time"),
-        (lambda: bars("EURUSD", "H1", "2024-02-01", "2024-02-07", source="csv:/nonexistent.csv"), "no such file"),
+        (
+            lambda: bars("EURUSD", "H1", "2024-02-01", "2024-02-07", source="csv:/nonexistent.csv"),
+            "no such file",
+        ),
     ],
     ids=["reversed", "weekend", "timeframe", "source", "symbol", "time", "file"],
 )

@@ -22,7 +22,9 @@ START, END = "2024-01-02", "2024-01-31"
 @pytest.fixture
 def terminal() -> Iterator[SimTerminal]:
     """A simulated terminal on a manual clock, logged into the USD 1:100 demo account."""
-    sim = SimTerminal(SimConfig(db_path=":memory:", clock=ClockSpec(manual=True, origin_msc=1_704_153_600_000)))
+    sim = SimTerminal(
+        SimConfig(db_path=":memory:", clock=ClockSpec(manual=True, origin_msc=1_704_153_600_000))
+    )
     assert sim.initialize()
     yield sim
     sim.shutdown()
@@ -52,7 +54,9 @@ class Cross(Strategy):
 
 @pytest.mark.parametrize("symbol", ["EURUSD", "XAUUSD", "US30"])
 def test_trade_profit_equals_order_calc_profit(symbol: str, terminal: SimTerminal) -> None:
-    stats = Backtest(bars(symbol, "H1", START, END), Cross, symbol=symbol, commission=2.5, finalize_trades=True).run()
+    stats = Backtest(
+        bars(symbol, "H1", START, END), Cross, symbol=symbol, commission=2.5, finalize_trades=True
+    ).run()
     trades = stats["_trades"]
     assert len(trades) > 10
     for trade in trades.itertuples():
@@ -121,7 +125,13 @@ def test_swaps_equal_the_simulators_rollovers(terminal: SimTerminal) -> None:
     terminal.control("clock_set", time_msc=int(times[trade.EntryBar]))
     ask = terminal.symbol_info_tick("EURUSD").ask
     sent = terminal.order_send(
-        {"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.5, "type": mt5.ORDER_TYPE_BUY, "price": ask}
+        {
+            "action": mt5.TRADE_ACTION_DEAL,
+            "symbol": "EURUSD",
+            "volume": 0.5,
+            "type": mt5.ORDER_TYPE_BUY,
+            "price": ask,
+        }
     )
     assert sent.retcode == mt5.TRADE_RETCODE_DONE
     terminal.control("clock_set", time_msc=int(times[trade.ExitBar]))
@@ -151,8 +161,12 @@ def test_buys_fill_at_the_ask_from_the_bars_spread() -> None:
 
 def test_sizes_are_lots_on_the_volume_step() -> None:
     def run(size: Any) -> pd.Series:
-        strategy = type("S", (Strategy,), {"init": lambda s: None, "next": lambda s: s.position or s.buy(size=size)})
-        return Backtest(bars("EURUSD", "H1", START, END), strategy, symbol="EURUSD", finalize_trades=True).run()
+        strategy = type(
+            "S", (Strategy,), {"init": lambda s: None, "next": lambda s: s.position or s.buy(size=size)}
+        )
+        return Backtest(
+            bars("EURUSD", "H1", START, END), strategy, symbol="EURUSD", finalize_trades=True
+        ).run()
 
     assert run(None)["_trades"]["Size"].iloc[0] == DEFAULT_SYMBOLS["EURUSD"].volume_min
     assert run(1.25)["_trades"]["Size"].iloc[0] == 1.25

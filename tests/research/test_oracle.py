@@ -211,7 +211,9 @@ def test_stop_entry_between_sl_and_tp_fills_at_the_stop() -> None:
 
 
 def test_stop_entry_and_its_tp_in_one_bar() -> None:
-    expected, got = both(SHORT, nothing, at_bar(3, lambda s: s.sell(stop=108, tp=105, sl=113)), finalize_trades=True)
+    expected, got = both(
+        SHORT, nothing, at_bar(3, lambda s: s.sell(stop=108, tp=105, sl=113)), finalize_trades=True
+    )
     assert (got["_trades"]["ExitBar"].iloc[0], got["_trades"]["ExitPrice"].iloc[0]) == (3, 105)
     assert_same_run(expected, got)
 
@@ -243,7 +245,11 @@ def test_spread_and_commission_as_backtesting_py_charges_them() -> None:
         elif len(self.data) < 10:
             self.position.close()
 
-    for options in ({"spread": 0.01, "commission": 0.01}, {"commission": (100, 0.01)}, {"commission": lambda s, p: s * p * 0.01}):
+    for options in (
+        {"spread": 0.01, "commission": 0.01},
+        {"commission": (100, 0.01)},
+        {"commission": lambda s, p: s * p * 0.01},
+    ):
         expected, got = both(SHORT, nothing, next_, cash=10_000, finalize_trades=True, **options)
         assert_same_run(expected, got)
     assert got["Commissions [$]"] > 0
@@ -286,9 +292,14 @@ def test_trade_on_close_fills_at_this_bars_close() -> None:
         yield
 
     arr = np.r_[100, 101, 102, 50, 51]
-    frame = pd.DataFrame({"Open": arr - 10, "Close": arr, "High": arr, "Low": arr}, index=pd.date_range("2024-01-01", periods=5))
+    frame = pd.DataFrame(
+        {"Open": arr - 10, "Close": arr, "High": arr, "Low": arr},
+        index=pd.date_range("2024-01-01", periods=5),
+    )
     for on_close in (True, False):
-        expected, got = both(frame, *coroutine_body(steps), cash=250, trade_on_close=on_close, finalize_trades=True)
+        expected, got = both(
+            frame, *coroutine_body(steps), cash=250, trade_on_close=on_close, finalize_trades=True
+        )
         assert_same_run(expected, got)
     assert got["_trades"]["ExitPrice"].tolist() == [40, 40]
 

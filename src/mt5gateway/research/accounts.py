@@ -32,7 +32,15 @@ from mt5gateway.terminal import constants as c
 
 from .errors import BacktestError, OrderError
 
-__all__ = ["FULL_EQUITY", "Account", "Instrument", "MT5Account", "UnitsAccount", "instrument", "rollover_nights"]
+__all__ = [
+    "FULL_EQUITY",
+    "Account",
+    "Instrument",
+    "MT5Account",
+    "UnitsAccount",
+    "instrument",
+    "rollover_nights",
+]
 
 CommissionFunction = Callable[[float, float], float]
 FloatArray = npt.NDArray[np.float64]
@@ -127,7 +135,9 @@ class UnitsAccount(Account):
     def check_size(self, sym: int, size: float) -> float:
         magnitude = abs(size)
         if not (0 < magnitude < 1 or (magnitude >= 1 and round(magnitude) == magnitude)):
-            raise OrderError("size must be a positive fraction of equity, or a positive whole number of units")
+            raise OrderError(
+                "size must be a positive fraction of equity, or a positive whole number of units"
+            )
         return size
 
     def adjusted_price(self, size: float, price: float) -> float:
@@ -222,7 +232,9 @@ def instrument(symbol: Any) -> Instrument:
         )
     if hasattr(symbol, "trade_contract_size"):  # a SymbolInfo record
         if symbol.swap_mode not in (c.SYMBOL_SWAP_MODE_DISABLED, c.SYMBOL_SWAP_MODE_POINTS):
-            raise BacktestError(f"{symbol.name}: only swaps in points are modelled (swap_mode {symbol.swap_mode})")
+            raise BacktestError(
+                f"{symbol.name}: only swaps in points are modelled (swap_mode {symbol.swap_mode})"
+            )
         swaps_on = symbol.swap_mode == c.SYMBOL_SWAP_MODE_POINTS
         return Instrument(
             name=symbol.name,
@@ -248,7 +260,9 @@ def instrument(symbol: Any) -> Instrument:
 class _Quotes:
     """Bid closes and asks of every symbol in the backtest, for currency conversion at a bar."""
 
-    def __init__(self, instruments: Sequence[Instrument], bid_close: FloatArray, ask_offset: FloatArray) -> None:
+    def __init__(
+        self, instruments: Sequence[Instrument], bid_close: FloatArray, ask_offset: FloatArray
+    ) -> None:
         self._bid_close = bid_close
         self._ask_offset = ask_offset
         # (base, quote) -> the symbol's row that trades it
@@ -309,7 +323,10 @@ class MT5Account(Account):
         self._profit_rate: list[list[tuple[int, bool]]] = []
         self._margin_rate: list[list[tuple[int, bool]]] = []
         for spec in self.instruments:
-            for currency_of, rates in ((spec.currency_profit, self._profit_rate), (spec.currency_margin, self._margin_rate)):
+            for currency_of, rates in (
+                (spec.currency_profit, self._profit_rate),
+                (spec.currency_margin, self._margin_rate),
+            ):
                 steps = self._quotes.path(currency_of, currency)
                 if steps is None:
                     raise BacktestError(

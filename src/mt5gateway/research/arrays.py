@@ -57,7 +57,9 @@ class Series(np.ndarray):  # type: ignore[type-arg]
         values = np.atleast_2d(np.asarray(self))
         name = self.name
         return pd.Series(
-            values[0], index=self._meta()[1][: values.shape[1]], name=name[0] if isinstance(name, list) else name
+            values[0],
+            index=self._meta()[1][: values.shape[1]],
+            name=name[0] if isinstance(name, list) else name,
         )
 
     @property
@@ -132,7 +134,9 @@ class Data:
         try:
             view: Series = self._view(key)
         except KeyError:
-            raise AttributeError(f"Column {key!r} not in data (columns: {', '.join(self._columns)})") from None
+            raise AttributeError(
+                f"Column {key!r} not in data (columns: {', '.join(self._columns)})"
+            ) from None
         return view
 
     def __len__(self) -> int:

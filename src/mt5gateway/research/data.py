@@ -33,7 +33,15 @@ from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, TIMEFRAMES
 
 from .errors import BacktestError
 
-__all__ = ["bars", "frame_of", "parse_time", "read_bars_file", "spread_points", "timeframe_seconds", "tick_source"]
+__all__ = [
+    "bars",
+    "frame_of",
+    "parse_time",
+    "read_bars_file",
+    "spread_points",
+    "timeframe_seconds",
+    "tick_source",
+]
 
 _PRICES = ("Open", "High", "Low", "Close")
 _MT5_COLUMNS = {"open": "Open", "high": "High", "low": "Low", "close": "Close"}
@@ -46,7 +54,15 @@ _EXPORT_COLUMNS = {
     "<VOL>": "real_volume",
     "<SPREAD>": "spread",
 }
-_AGGREGATION = {"Open": "first", "High": "max", "Low": "min", "Close": "last", "Volume": "sum", "spread": "min", "real_volume": "sum"}
+_AGGREGATION = {
+    "Open": "first",
+    "High": "max",
+    "Low": "min",
+    "Close": "last",
+    "Volume": "sum",
+    "spread": "min",
+    "real_volume": "sum",
+}
 
 
 def timeframe_seconds(timeframe: str) -> int:
@@ -54,7 +70,9 @@ def timeframe_seconds(timeframe: str) -> int:
     try:
         return TIMEFRAME_SECONDS[TIMEFRAMES[timeframe.upper().removeprefix("TIMEFRAME_")]]
     except KeyError:
-        raise BacktestError(f"unknown timeframe {timeframe!r}: one of {', '.join(TIMEFRAMES)}", field="timeframe") from None
+        raise BacktestError(
+            f"unknown timeframe {timeframe!r}: one of {', '.join(TIMEFRAMES)}", field="timeframe"
+        ) from None
 
 
 def parse_time(value: Any, *, end: bool = False) -> pd.Timestamp:
@@ -80,7 +98,9 @@ def frame_of(data: Any, *, what: str = "data") -> pd.DataFrame:
     if isinstance(data, np.ndarray) and data.dtype.names:
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
-        raise BacktestError(f"{what}: bars must be a pandas DataFrame or a copy_rates array, not {type(data).__name__}")
+        raise BacktestError(
+            f"{what}: bars must be a pandas DataFrame or a copy_rates array, not {type(data).__name__}"
+        )
     frame = data.copy(deep=False)
     lower = {str(col).lower(): col for col in frame.columns}
     if not set(_PRICES) <= set(map(str, frame.columns)) and set(_MT5_COLUMNS) <= set(lower):
@@ -113,12 +133,19 @@ def frame_of(data: Any, *, what: str = "data") -> pd.DataFrame:
         if len(index) and (np.asarray(index, dtype=float) > pd.Timestamp("1975").timestamp()).mean() > 0.8:
             frame.index = index = _datetime_index(pd.Series(index))
     if index.has_duplicates:
-        raise BacktestError(f"{what}: the bars' times repeat (first {index[index.duplicated()][0]}): one bar per time")
+        raise BacktestError(
+            f"{what}: the bars' times repeat (first {index[index.duplicated()][0]}): one bar per time"
+        )
     if not index.is_monotonic_increasing:
         position = _first_descent(index)
-        raise BacktestError(f"{what}: the bars are not in time order (at row {position}, {index[position]}); sort them")
+        raise BacktestError(
+            f"{what}: the bars are not in time order (at row {position}, {index[position]}); sort them"
+        )
     if not isinstance(index, pd.DatetimeIndex):
-        warnings.warn("Data index is not datetime. Assuming simple periods, but `pd.DateTimeIndex` is advised.", stacklevel=3)
+        warnings.warn(
+            "Data index is not datetime. Assuming simple periods, but `pd.DateTimeIndex` is advised.",
+            stacklevel=3,
+        )
     return frame
 
 
@@ -181,9 +208,13 @@ def _resampled(frame: pd.DataFrame, seconds: int, what: str) -> pd.DataFrame:
     if step == seconds:
         return frame
     if step > seconds:
-        raise BacktestError(f"{what}: its bars are {step} s apart, coarser than the {seconds} s timeframe asked for")
+        raise BacktestError(
+            f"{what}: its bars are {step} s apart, coarser than the {seconds} s timeframe asked for"
+        )
     if seconds > 86_400:
-        raise BacktestError(f"{what}: aggregating to weekly or monthly bars is not supported; give them directly")
+        raise BacktestError(
+            f"{what}: aggregating to weekly or monthly bars is not supported; give them directly"
+        )
     rules = {col: rule for col, rule in _AGGREGATION.items() if col in frame.columns}
     grouped = frame.resample(f"{seconds}s", label="left", closed="left").agg(rules)
     return grouped.dropna(subset=list(_PRICES))
@@ -210,7 +241,8 @@ def bars(
     name = timeframe.upper().removeprefix("TIMEFRAME_")
     kind, _, location = source.partition(":")
     empty = BacktestError(
-        f"no {symbol} {name} bars from {begin:%Y-%m-%d %H:%M} to {finish:%Y-%m-%d %H:%M} in {source}", field="start"
+        f"no {symbol} {name} bars from {begin:%Y-%m-%d %H:%M} to {finish:%Y-%m-%d %H:%M} in {source}",
+        field="start",
     )
     if kind in ("sim", "store"):
         loaded = (
@@ -226,9 +258,15 @@ def bars(
         index = frame.index
         if isinstance(index, pd.DatetimeIndex):
             naive_begin, naive_finish = begin.tz_localize(None), finish.tz_localize(None)
-            frame = frame[(index >= naive_begin) & (index < naive_finish)] if index.tz is None else frame[(index >= begin) & (index < finish)]
+            frame = (
+                frame[(index >= naive_begin) & (index < naive_finish)]
+                if index.tz is None
+                else frame[(index >= begin) & (index < finish)]
+            )
     else:
-        raise BacktestError(f"unknown source {source!r}: sim, store, csv:PATH or parquet:PATH", field="source")
+        raise BacktestError(
+            f"unknown source {source!r}: sim, store, csv:PATH or parquet:PATH", field="source"
+        )
     if len(frame) == 0:
         raise empty
     frame.attrs["symbol"] = symbol
@@ -244,7 +282,9 @@ def _sim_terminal(seed: int) -> Any:
     return terminal
 
 
-def _sim_rates(symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Timestamp, seed: int) -> pd.DataFrame:
+def _sim_rates(
+    symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Timestamp, seed: int
+) -> pd.DataFrame:
     terminal = _sim_terminal(seed)
     try:
         rates = terminal.copy_rates_range(
@@ -252,13 +292,17 @@ def _sim_rates(symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Time
         )
         if rates is None:
             code, message = terminal.last_error()
-            raise BacktestError(f"the simulator has no {symbol} {timeframe} bars: {message} ({code})", field="symbol")
+            raise BacktestError(
+                f"the simulator has no {symbol} {timeframe} bars: {message} ({code})", field="symbol"
+            )
     finally:
         terminal.shutdown()
     return pd.DataFrame(rates)
 
 
-def _store_rates(symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Timestamp, url: str | None) -> pd.DataFrame:
+def _store_rates(
+    symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Timestamp, url: str | None
+) -> pd.DataFrame:
     from mt5gateway.store import Store
 
     store = Store.open(url)

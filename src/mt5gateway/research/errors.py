@@ -1,10 +1,10 @@
 """The backtester's errors: bad input (a 400 through the gateway's tree), bad orders, look-ahead.
 
-    BadRequest (mt5gateway.errors), ValueError
-    └── BacktestError       data, parameters, options or ranges a backtest cannot run with
-        └── OrderError      an order the strategy placed breaks a rule (SL < price < TP, size, ...)
-    IndexError
-    └── LookAheadError      Strategy.next read a bar that has not closed yet
+BadRequest (mt5gateway.errors), ValueError
+└── BacktestError       data, parameters, options or ranges a backtest cannot run with
+    └── OrderError      an order the strategy placed breaks a rule (SL < price < TP, size, ...)
+IndexError
+└── LookAheadError      Strategy.next read a bar that has not closed yet
 """
 
 from __future__ import annotations

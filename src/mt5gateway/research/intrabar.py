@@ -91,7 +91,9 @@ class _Path:
 class PathFiller:
     """Fills a bar's orders along its ``ohlc`` or ``ticks`` path (see the module docstring)."""
 
-    def __init__(self, mode: str, symbols: Sequence[str], index: pd.Index, *, ticks: TickSource | str | None) -> None:
+    def __init__(
+        self, mode: str, symbols: Sequence[str], index: pd.Index, *, ticks: TickSource | str | None
+    ) -> None:
         self._mode = mode
         self._symbols = list(symbols)
         self._times_msc: npt.NDArray[np.int64] | None = None

@@ -72,7 +72,9 @@ def _talib_function(name: str) -> Callable[..., Any]:
 
     function = getattr(talib, name.upper(), None)
     if function is None or not callable(function):
-        raise BacktestError(f"unknown indicator {name!r}: give a TA-Lib function name (SMA, RSI, ...) or a callable")
+        raise BacktestError(
+            f"unknown indicator {name!r}: give a TA-Lib function name (SMA, RSI, ...) or a callable"
+        )
     return function  # type: ignore[no-any-return]
 
 
@@ -115,7 +117,11 @@ class Strategy(metaclass=ABCMeta):
             if klass in (Strategy, object) or issubclass(Strategy, klass):
                 continue
             for key, value in vars(klass).items():
-                if key.startswith("_") or callable(value) or isinstance(value, property | classmethod | staticmethod):
+                if (
+                    key.startswith("_")
+                    or callable(value)
+                    or isinstance(value, property | classmethod | staticmethod)
+                ):
                     continue
                 names[key] = value
         return names
@@ -159,7 +165,9 @@ class Strategy(metaclass=ABCMeta):
         elif all(isinstance(item, str) for item in name):
             label = [item.format(*map(_as_str, args)) for item in name]
         else:
-            raise BacktestError(f"indicator name must be a str or a sequence of str, not {type(name).__name__}")
+            raise BacktestError(
+                f"indicator name must be a str or a sequence of str, not {type(name).__name__}"
+            )
         try:
             value = function(*args, **kwargs)
         except BacktestError:
@@ -178,13 +186,21 @@ class Strategy(metaclass=ABCMeta):
                 f"got shape {getattr(array, 'shape', None)}"
             )
         if isinstance(label, list) and np.atleast_2d(array).shape[0] != len(label):
-            raise BacktestError(f"{len(label)} names for an indicator of {np.atleast_2d(array).shape[0]} lines")
+            raise BacktestError(
+                f"{len(label)} names for an indicator of {np.atleast_2d(array).shape[0]} lines"
+            )
         if overlay is None and np.issubdtype(array.dtype, np.number):
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = array / self._data._columns["Close"]
                 overlay = bool(((ratio < 1.4) & (ratio > 0.6)).mean() > 0.6)
         series = Series.full(
-            array, name=label, index=self._data._frame.index, plot=plot, overlay=overlay, color=color, scatter=scatter
+            array,
+            name=label,
+            index=self._data._frame.index,
+            plot=plot,
+            overlay=overlay,
+            color=color,
+            scatter=scatter,
         )
         self._indicators.append(series)
         return series
@@ -392,7 +408,9 @@ class Order:
             ("contingent", self.is_contingent),
             ("tag", self._tag),
         )
-        shown = ", ".join(f"{k}={round(v, 5) if isinstance(v, float) else v!r}" for k, v in fields if v is not None)
+        shown = ", ".join(
+            f"{k}={round(v, 5) if isinstance(v, float) else v!r}" for k, v in fields if v is not None
+        )
         return f"<Order {shown}>"
 
     def cancel(self) -> None:
@@ -481,7 +499,9 @@ class Trade:
         "_tp_order",
     )
 
-    def __init__(self, broker: _Broker, size: float, entry_price: float, entry_bar: int, tag: object, sym: int) -> None:
+    def __init__(
+        self, broker: _Broker, size: float, entry_price: float, entry_bar: int, tag: object, sym: int
+    ) -> None:
         self._broker = broker
         self._size = size
         self._entry_price = entry_price
@@ -583,7 +603,11 @@ class Trade:
             return self._booked[0]
         price = self._exit_price or self._broker.current_price(self._sym, self._size)
         broker = self._broker
-        return broker.account.profit(self._sym, self._size, self._entry_price, price, broker.i) + self._swap - self._commissions
+        return (
+            broker.account.profit(self._sym, self._size, self._entry_price, price, broker.i)
+            + self._swap
+            - self._commissions
+        )
 
     @property
     def pl_pct(self) -> float:
@@ -633,9 +657,13 @@ class Trade:
         if price:
             broker = self._broker
             if kind == "sl":
-                self._sl_order = broker.new_order(-self._size, None, price, None, None, self._tag, sym=self._sym, trade=self)
+                self._sl_order = broker.new_order(
+                    -self._size, None, price, None, None, self._tag, sym=self._sym, trade=self
+                )
             else:
-                self._tp_order = broker.new_order(-self._size, price, None, None, None, self._tag, sym=self._sym, trade=self)
+                self._tp_order = broker.new_order(
+                    -self._size, price, None, None, None, self._tag, sym=self._sym, trade=self
+                )
 
 
 class _Broker:
@@ -692,7 +720,9 @@ class _Broker:
         try:
             return self.symbols.index(symbol)
         except ValueError:
-            raise OrderError(f"symbol {symbol!r} is not in this backtest ({', '.join(self.symbols)})") from None
+            raise OrderError(
+                f"symbol {symbol!r} is not in this backtest ({', '.join(self.symbols)})"
+            ) from None
 
     # -- positions and equity --
 
@@ -760,7 +790,9 @@ class _Broker:
     def margin_used(self) -> float:
         """The margin the open trades hold at the current prices."""
         account, i = self.account, self.i
-        return sum(account.margin(t._sym, t._size, self.current_price(t._sym, t._size), i) for t in self.trades)
+        return sum(
+            account.margin(t._sym, t._size, self.current_price(t._sym, t._size), i) for t in self.trades
+        )
 
     @property
     def margin_available(self) -> float:
@@ -789,7 +821,9 @@ class _Broker:
         tp = tp and float(tp)
         if not size:
             raise OrderError("an order needs a non-zero size")
-        reference = self.account.adjusted_price(size, (self._ask if size > 0 else self._bid)[sym]["Close"][self.i])
+        reference = self.account.adjusted_price(
+            size, (self._ask if size > 0 else self._bid)[sym]["Close"][self.i]
+        )
         price = limit or stop or reference
         if size > 0:
             if not (sl or -np.inf) < price < (tp or np.inf):
@@ -811,7 +845,9 @@ class _Broker:
         self.orders.insert(0 if trade is not None and stop else len(self.orders), order)
         return order
 
-    def _check_stops_level(self, sym: int, price: float, sl: float | None, tp: float | None, pending: float | None) -> None:
+    def _check_stops_level(
+        self, sym: int, price: float, sl: float | None, tp: float | None, pending: float | None
+    ) -> None:
         spec = self.account.instruments[sym]  # type: ignore[attr-defined]
         minimum = spec.stops_level * spec.point
         if not minimum:
@@ -951,7 +987,9 @@ class _Broker:
         adjusted = account.adjusted_price(size, price)
         per_unit_cost = adjusted + account.commission(sym, size, price) / abs(size)
         if self._units and -1 < size < 1:
-            size = math.copysign(int((self.margin_available * account.leverage * abs(size)) // per_unit_cost), size)  # type: ignore[attr-defined]
+            size = math.copysign(
+                int((self.margin_available * account.leverage * abs(size)) // per_unit_cost), size
+            )  # type: ignore[attr-defined]
             if not size:
                 self._cancel_for_margin(order, "the relative-sized order")
                 return False
@@ -1034,7 +1072,14 @@ class _Broker:
         trade._booked = (trade.pl, trade.pl_pct)  # at this bar's conversion rates
 
     def _open_trade(
-        self, price: float, size: float, sl: float | None, tp: float | None, time_index: int, tag: object, sym: int
+        self,
+        price: float,
+        size: float,
+        sl: float | None,
+        tp: float | None,
+        time_index: int,
+        tag: object,
+        sym: int,
     ) -> None:
         trade = Trade(self, size, price, time_index, tag, sym)
         self.trades.append(trade)
@@ -1111,7 +1156,11 @@ class Backtest:
         self._data = _aligned(frames)
         self._strategy = strategy
         self._cash = float(cash)
-        self._options = {"trade_on_close": trade_on_close, "hedging": hedging, "exclusive_orders": exclusive_orders}
+        self._options = {
+            "trade_on_close": trade_on_close,
+            "hedging": hedging,
+            "exclusive_orders": exclusive_orders,
+        }
         self._finalize_trades = bool(finalize_trades)
         self._intrabar = intrabar
         self._mt5 = symbol is not None
@@ -1150,7 +1199,9 @@ class Backtest:
             return {name: frame_of(data, what=name)}
         if isinstance(data, Mapping) and data:
             return {str(name): frame_of(frame, what=str(name)) for name, frame in data.items()}
-        raise BacktestError("data must be a pandas DataFrame of bars or a non-empty mapping of symbol to DataFrame")
+        raise BacktestError(
+            "data must be a pandas DataFrame of bars or a non-empty mapping of symbol to DataFrame"
+        )
 
     @property
     def data(self) -> pd.DataFrame:
@@ -1163,9 +1214,14 @@ class Backtest:
         return self._strategy
 
     def _account(self) -> tuple[Account, list[dict[str, list[float]]], list[dict[str, list[float]]]]:
-        bid = [{col: frame[col].to_numpy(dtype=float).tolist() for col in ("Open", "High", "Low", "Close")} for frame in self._data.values()]
+        bid = [
+            {col: frame[col].to_numpy(dtype=float).tolist() for col in ("Open", "High", "Low", "Close")}
+            for frame in self._data.values()
+        ]
         if not self._mt5:
-            account: Account = UnitsAccount(spread=self._spread, commission=self._commission, margin=self._margin)
+            account: Account = UnitsAccount(
+                spread=self._spread, commission=self._commission, margin=self._margin
+            )
             return account, bid, bid
         offsets = np.array(
             [
@@ -1329,7 +1385,9 @@ def _symbol_name(symbol: Any) -> str:
         return symbol
     name = getattr(symbol, "name", None)
     if not isinstance(name, str):
-        raise BacktestError(f"symbol must be a name, a SymbolSpec or a SymbolInfo, not {type(symbol).__name__}")
+        raise BacktestError(
+            f"symbol must be a name, a SymbolSpec or a SymbolInfo, not {type(symbol).__name__}"
+        )
     return name
 
 
@@ -1358,4 +1416,3 @@ def _aligned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             frame["spread"] = frame["spread"].ffill()
         aligned[name] = frame
     return aligned
-

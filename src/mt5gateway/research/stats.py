@@ -56,7 +56,9 @@ class Stats(pd.Series):  # type: ignore[type-arg]
         return Stats
 
     def __repr__(self) -> str:
-        with pd.option_context("display.max_colwidth", 20, "display.max_rows", len(self), "display.precision", 5):
+        with pd.option_context(
+            "display.max_colwidth", 20, "display.max_rows", len(self), "display.precision", 5
+        ):
             return str(pd.Series(self, dtype=object).fillna(np.nan).to_string(na_rep="--", dtype=True))
 
 
@@ -81,7 +83,9 @@ def drawdown_episodes(drawdown: pd.Series) -> tuple[pd.Series, pd.Series]:
     index = drawdown.index
     durations = pd.Series(index[ends] - index[starts_int], index=index[ends])
     values = drawdown.to_numpy()
-    peaks = pd.Series([values[s : e + 1].max() for s, e in zip(starts_int, ends, strict=True)], index=index[ends])
+    peaks = pd.Series(
+        [values[s : e + 1].max() for s, e in zip(starts_int, ends, strict=True)], index=index[ends]
+    )
     return durations.reindex(index), peaks.reindex(index)
 
 
@@ -92,7 +96,9 @@ def _geometric_mean(returns: pd.Series) -> float:
     return float(np.exp(np.log(growth).sum() / (len(growth) or np.nan)) - 1)
 
 
-def trades_frame(trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False) -> pd.DataFrame:
+def trades_frame(
+    trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False
+) -> pd.DataFrame:
     """The closed trades as backtesting.py's ``_trades`` frame (plus ``Symbol`` and ``Swap`` when asked),
     with each indicator's value at entry and exit (``Entry_SMA(C,10)``, ...)."""
     frame = pd.DataFrame(
@@ -146,7 +152,9 @@ def compute_stats(
     index = ohlc.index
     drawdown = 1 - equity / np.maximum.accumulate(equity)
     dd_duration, dd_peaks = drawdown_episodes(pd.Series(drawdown, index=index))
-    equity_frame = pd.DataFrame({"Equity": equity, "DrawdownPct": drawdown, "DrawdownDuration": dd_duration}, index=index)
+    equity_frame = pd.DataFrame(
+        {"Equity": equity, "DrawdownPct": drawdown, "DrawdownDuration": dd_duration}, index=index
+    )
     if isinstance(trades, pd.DataFrame):
         trade_frame = trades
         commissions = trades["Commission"].sum() if "Commission" in trades else None
@@ -169,7 +177,9 @@ def compute_stats(
     s["End"] = index[-1]
     s["Duration"] = s["End"] - s["Start"]
     exposed = np.zeros(len(index), dtype=np.int64)
-    for entry, exit_ in zip(trade_frame["EntryBar"].to_numpy(), trade_frame["ExitBar"].to_numpy(), strict=True):
+    for entry, exit_ in zip(
+        trade_frame["EntryBar"].to_numpy(), trade_frame["ExitBar"].to_numpy(), strict=True
+    ):
         exposed[int(entry) : int(exit_) + 1] = 1
     s["Exposure Time [%]"] = exposed.mean() * 100
     s["Equity Final [$]"] = equity[-1]
@@ -194,12 +204,18 @@ def compute_stats(
     s["Return (Ann.) [%]"] = annual_return * 100
     variance = day_returns.var(ddof=int(bool(day_returns.shape)))
     s["Volatility (Ann.) [%]"] = (
-        np.sqrt((variance + (1 + gmean_day_return) ** 2) ** annual_days - (1 + gmean_day_return) ** (2 * annual_days)) * 100
+        np.sqrt(
+            (variance + (1 + gmean_day_return) ** 2) ** annual_days
+            - (1 + gmean_day_return) ** (2 * annual_days)
+        )
+        * 100
     )
     if dated:
         years = (s["Duration"].days + s["Duration"].seconds / 86400) / 365.25
         s["CAGR [%]"] = ((s["Equity Final [$]"] / equity[0]) ** (1 / years) - 1) * 100 if years else np.nan
-    s["Sharpe Ratio"] = (s["Return (Ann.) [%]"] - risk_free_rate * 100) / (s["Volatility (Ann.) [%]"] or np.nan)
+    s["Sharpe Ratio"] = (s["Return (Ann.) [%]"] - risk_free_rate * 100) / (
+        s["Volatility (Ann.) [%]"] or np.nan
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         downside = np.sqrt(np.mean(day_returns.clip(-np.inf, 0) ** 2)) * np.sqrt(annual_days)
         s["Sortino Ratio"] = (annual_return - risk_free_rate) / downside
@@ -213,7 +229,9 @@ def compute_stats(
         with np.errstate(divide="ignore", invalid="ignore"):
             covariance = np.cov(equity_log, market_log)
             beta = covariance[0, 1] / covariance[1, 1]
-    s["Alpha [%]"] = s["Return [%]"] - risk_free_rate * 100 - beta * (s["Buy & Hold Return [%]"] - risk_free_rate * 100)
+    s["Alpha [%]"] = (
+        s["Return [%]"] - risk_free_rate * 100 - beta * (s["Buy & Hold Return [%]"] - risk_free_rate * 100)
+    )
     s["Beta"] = beta
     s["Max. Drawdown [%]"] = max_dd * 100
     s["Avg. Drawdown [%]"] = -dd_peaks.mean() * 100
