@@ -1121,6 +1121,9 @@ class Backtest:
     MT5 mode: ``symbol`` (a name the simulator knows, a ``SymbolSpec`` or a terminal's
     ``SymbolInfo``; for several symbols, a mapping of name to either), ``leverage``, ``currency``.
 
+    ``engine``: ``"auto"`` runs a ``SignalStrategy`` compiled when it can, anything else on the
+    event loop; ``"events"`` always the loop; ``"compiled"`` insists on the compiled path.
+
     ``intrabar``: ``"sl_first"`` (backtesting.py's rule), ``"ohlc"`` (open, nearer extreme, farther
     extreme, close) or ``"ticks"`` (the real ticks inside each bar, from ``ticks=``: ``"sim"``,
     ``"store"`` or a function ``(symbol, from_msc, to_msc) -> TICKS_DTYPE array``).
@@ -1144,9 +1147,13 @@ class Backtest:
         currency: str = "USD",
         intrabar: str = "sl_first",
         ticks: TickSource | str | None = None,
+        engine: str = "auto",
     ) -> None:
         if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
             raise BacktestError("strategy must be a Strategy subclass (the class, not an instance)")
+        if engine not in ("auto", "events", "compiled"):
+            raise BacktestError(f"engine must be auto, events or compiled, not {engine!r}")
+        self._engine = engine
         if intrabar not in INTRABAR_MODES:
             raise BacktestError(f"intrabar must be one of {', '.join(INTRABAR_MODES)}, not {intrabar!r}")
         if not cash > 0:
@@ -1214,10 +1221,7 @@ class Backtest:
         return self._strategy
 
     def _account(self) -> tuple[Account, list[dict[str, list[float]]], list[dict[str, list[float]]]]:
-        bid = [
-            {col: frame[col].to_numpy(dtype=float).tolist() for col in ("Open", "High", "Low", "Close")}
-            for frame in self._data.values()
-        ]
+        bid = self._bid_prices()
         if not self._mt5:
             account: Account = UnitsAccount(
                 spread=self._spread, commission=self._commission, margin=self._margin
@@ -1244,22 +1248,18 @@ class Backtest:
         ]
         return account, bid, ask
 
-    def run(self, **params: Any) -> Stats:
-        """Run the strategy with ``params`` (overriding its class attributes); the statistics.
-
-        Returns backtesting.py's statistics (``stats["Sharpe Ratio"]``, ...) with ``_trades``,
-        ``_equity_curve`` and ``_strategy``.
-        """
-        from .stats import compute_stats
-
+    def _prepare(
+        self, params: Mapping[str, Any]
+    ) -> tuple[Strategy, _Broker, dict[str, Data], list[tuple[str, Series]], int]:
+        """A broker and the strategy with ``params``, initialised: (strategy, broker, datas, the
+        strategy's indicator attributes, the first bar it trades on)."""
         datas = {name: Data(frame.copy(deep=False), name) for name, frame in self._data.items()}
         account, bid, ask = self._account()
         index = next(iter(self._data.values())).index
         nights = None
-        if isinstance(account, MT5Account):
-            seconds = index.as_unit("s").asi8 if isinstance(index, pd.DatetimeIndex) else None
-            if seconds is not None:
-                nights = [rollover_nights(spec, seconds).tolist() for spec in self._instruments]
+        if isinstance(account, MT5Account) and isinstance(index, pd.DatetimeIndex):
+            seconds = index.as_unit("s").asi8
+            nights = [rollover_nights(spec, seconds).tolist() for spec in self._instruments]
         path = None
         if self._intrabar != "sl_first":
             path = PathFiller(self._intrabar, self._symbols, index, ticks=self._ticks)
@@ -1279,8 +1279,32 @@ class Backtest:
         for data in datas.values():
             data._refresh()
         indicators = [(attr, value) for attr, value in vars(strategy).items() if isinstance(value, Series)]
-        length = len(index)
-        start = 1 + _warmup_bars([value for _, value in indicators])
+        return strategy, broker, datas, indicators, 1 + _warmup_bars([value for _, value in indicators])
+
+    def _bid_prices(self) -> list[dict[str, list[float]]]:
+        """The bars' prices as lists (fast scalar reads in the loop), made once per backtest."""
+        cached: list[dict[str, list[float]]] | None = self.__dict__.get("_bid_cache")
+        if cached is None:
+            cached = [
+                {col: frame[col].to_numpy(dtype=float).tolist() for col in ("Open", "High", "Low", "Close")}
+                for frame in self._data.values()
+            ]
+            self.__dict__["_bid_cache"] = cached
+        return cached
+
+    def run(self, **params: Any) -> Stats:
+        """Run the strategy with ``params`` (overriding its class attributes); the statistics.
+
+        Returns backtesting.py's statistics (``stats["Sharpe Ratio"]``, ...) with ``_trades``,
+        ``_equity_curve`` and ``_strategy``.
+        """
+        from .stats import compute_stats
+
+        strategy, broker, datas, indicators, start = self._prepare(params)
+        length = len(broker.index)
+        if self._compiles():
+            self._results = self._run_compiled(strategy, broker.account, start)  # type: ignore[arg-type]
+            return self._results
         finished = _run_bars(strategy, broker, datas, indicators, start, length)
         if finished and self._finalize_trades and start < length:
             for trade in reversed(broker.trades):
@@ -1308,6 +1332,49 @@ class Backtest:
         )
         return self._results
 
+    def _compiles(self) -> bool:
+        """Whether ``run`` takes the compiled path (see ``signals``)."""
+        if self._engine == "events":
+            return False
+        from .signals import SignalStrategy
+
+        supported = (
+            issubclass(self._strategy, SignalStrategy)
+            and self._strategy.compiles()
+            and not self._mt5
+            and len(self._symbols) == 1
+            and self._intrabar == "sl_first"
+            and not callable(self._commission)
+        )
+        if self._engine == "compiled" and not supported:
+            raise BacktestError(
+                "the compiled engine runs SignalStrategy subclasses that do not override next(), on one "
+                "symbol, without MT5 mode, with intrabar='sl_first' and a plain commission"
+            )
+        return supported
+
+    def _run_compiled(self, strategy: Any, account: UnitsAccount, start: int) -> Stats:
+        from .signals import run_compiled
+        from .stats import compute_stats, records_frame
+
+        records, equity, cash = run_compiled(
+            strategy,
+            self.data,
+            account,
+            cash=self._cash,
+            start=start,
+            trade_on_close=self._options["trade_on_close"],
+            finalize=self._finalize_trades,
+        )
+        curve = pd.Series(equity).bfill().fillna(cash).to_numpy()
+        return compute_stats(
+            trades=records_frame(records, self.data.index, strategy),
+            equity=curve,
+            ohlc=self.data,
+            strategy=strategy,
+            warmup=start - 1,
+        )
+
     def optimize(self, **kwargs: Any) -> Any:
         """Search the strategy's parameters; see ``mt5gateway.research.optimize.optimize``."""
         from .optimize import optimize
@@ -1330,6 +1397,7 @@ class Backtest:
             else:
                 raise BacktestError(f"unknown backtest option {key!r}")
         clone._results = None
+        clone.__dict__.pop("_bid_cache", None)
         return clone
 
 

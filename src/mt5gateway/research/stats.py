@@ -28,7 +28,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .model import Strategy, Trade
 
-__all__ = ["TRADE_COLUMNS", "Stats", "compute_stats", "drawdown_episodes", "trades_frame"]
+__all__ = ["TRADE_COLUMNS", "Stats", "compute_stats", "drawdown_episodes", "records_frame", "trades_frame"]
 
 TRADE_COLUMNS = (
     "Size",
@@ -96,9 +96,7 @@ def _geometric_mean(returns: pd.Series) -> float:
     return float(np.exp(np.log(growth).sum() / (len(growth) or np.nan)) - 1)
 
 
-def trades_frame(
-    trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False
-) -> pd.DataFrame:
+def trades_frame(trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False) -> pd.DataFrame:
     """The closed trades as backtesting.py's ``_trades`` frame (plus ``Symbol`` and ``Swap`` when asked),
     with each indicator's value at entry and exit (``Entry_SMA(C,10)``, ...)."""
     frame = pd.DataFrame(
@@ -117,11 +115,45 @@ def trades_frame(
             "ExitTime": [t.exit_time for t in trades],
         }
     )
-    frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
-    frame["Tag"] = [t.tag for t in trades]
     if by_symbol:
         frame.insert(0, "Symbol", [t.symbol for t in trades])
-        frame["Swap"] = [t.swap for t in trades]
+    swaps = [t.swap for t in trades] if by_symbol else None
+    return _completed(frame, [t.tag for t in trades], strategy, swaps=swaps)
+
+
+def records_frame(records: npt.NDArray[np.void], index: pd.Index, strategy: Strategy | None) -> pd.DataFrame:
+    """The ``_trades`` frame of the compiled path's ``TRADE_DTYPE`` records (the event loop's columns)."""
+
+    def optional(values: npt.NDArray[np.float64]) -> list[float | None]:
+        return [None if value != value else float(value) for value in values.tolist()]
+
+    frame = pd.DataFrame(
+        {
+            "Size": records["size"].astype(np.int64),
+            "EntryBar": records["entry_bar"],
+            "ExitBar": records["exit_bar"],
+            "EntryPrice": records["entry_price"],
+            "ExitPrice": records["exit_price"],
+            "SL": optional(records["sl"]),
+            "TP": optional(records["tp"]),
+            "PnL": records["pnl"],
+            "Commission": records["commission"],
+            "ReturnPct": records["return_pct"],
+            "EntryTime": index[records["entry_bar"]],
+            "ExitTime": index[records["exit_bar"]],
+        }
+    )
+    return _completed(frame, [None] * len(frame), strategy, swaps=None)
+
+
+def _completed(
+    frame: pd.DataFrame, tags: list[object], strategy: Strategy | None, *, swaps: list[float] | None
+) -> pd.DataFrame:
+    """Duration, tags (and swaps), and each indicator's value at entry and exit."""
+    frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
+    frame["Tag"] = tags
+    if swaps is not None:
+        frame["Swap"] = swaps
     if len(frame) and strategy is not None:
         entry_bars, exit_bars = frame["EntryBar"].to_numpy(), frame["ExitBar"].to_numpy()
         for indicator in strategy._indicators:
