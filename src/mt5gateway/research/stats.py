@@ -28,7 +28,45 @@ import pandas as pd
 if TYPE_CHECKING:
     from .model import Strategy, Trade
 
-__all__ = ["TRADE_COLUMNS", "Stats", "compute_stats", "drawdown_episodes", "records_frame", "trades_frame"]
+__all__ = [
+    "KEYS",
+    "TRADE_COLUMNS", "Stats", "compute_stats", "drawdown_episodes", "records_frame", "trades_frame"]
+
+KEYS = (
+    "Start",
+    "End",
+    "Duration",
+    "Exposure Time [%]",
+    "Equity Final [$]",
+    "Equity Peak [$]",
+    "Commissions [$]",
+    "Return [%]",
+    "Buy & Hold Return [%]",
+    "Return (Ann.) [%]",
+    "Volatility (Ann.) [%]",
+    "CAGR [%]",
+    "Sharpe Ratio",
+    "Sortino Ratio",
+    "Calmar Ratio",
+    "Alpha [%]",
+    "Beta",
+    "Max. Drawdown [%]",
+    "Avg. Drawdown [%]",
+    "Max. Drawdown Duration",
+    "Avg. Drawdown Duration",
+    "# Trades",
+    "Win Rate [%]",
+    "Best Trade [%]",
+    "Worst Trade [%]",
+    "Avg. Trade [%]",
+    "Max. Trade Duration",
+    "Avg. Trade Duration",
+    "Profit Factor",
+    "Expectancy [%]",
+    "SQN",
+    "Kelly Criterion",
+)
+"""Every statistic's key, in order (``Commissions [$]`` only when there were any, ``CAGR [%]`` only on dated bars)."""
 
 TRADE_COLUMNS = (
     "Size",
