@@ -27,11 +27,17 @@ def _pair(series: Any) -> Any:
 
 def crossover(series1: Sequence[float] | float, series2: Sequence[float] | float) -> bool:
     """True when ``series1`` crossed above ``series2`` at the newest bar (either may be a number)."""
-    first, second = _pair(series1), _pair(series2)
     try:
-        return bool(first[-2] < second[-2] and first[-1] > second[-1])
+        # arrays, the common case, without type checks (this runs once or twice a bar)
+        return bool(series1[-2] < series2[-2] and series1[-1] > series2[-1])  # type: ignore[index]
     except IndexError:
         return False
+    except (TypeError, KeyError):
+        first, second = _pair(series1), _pair(series2)
+        try:
+            return bool(first[-2] < second[-2] and first[-1] > second[-1])
+        except IndexError:
+            return False
 
 
 def cross(series1: Sequence[float] | float, series2: Sequence[float] | float) -> bool:

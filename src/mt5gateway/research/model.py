@@ -700,8 +700,9 @@ class _Broker:
         self._path = path
         self._units = account.units
         self._single = len(self.symbols) == 1
+        self._fast_equity = self._units and self._single
         self._close0 = bid[0]["Close"]
-        self.equity_curve = np.full(len(index), np.nan)
+        self._equity: list[float] = [math.nan] * len(index)  # a list: a bar's write is a plain store
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
         self.closed_trades: list[Trade] = []
@@ -871,21 +872,33 @@ class _Broker:
     def next(self, i: int) -> None:
         """Process bar ``i``: swaps at rollover, orders, then the equity at its close."""
         self.i = i
-        if self._swap_nights is not None and self.trades and self._swapped_at != i:
+        trades = self.trades
+        if trades and self._swap_nights is not None and self._swapped_at != i:
             self._charge_swaps(i)
         if self.orders:
             if self._path is None:
                 self._process_orders()
             else:
                 self._path.process(self, i)
-        equity = self.equity
-        self.equity_curve[i] = equity
+        if not trades:
+            equity = self._cash
+        elif self._fast_equity:
+            size, _, size_entry = (self._aggregates or self._aggregate())[0]
+            equity = self._cash + (self._close0[i] * size - size_entry)
+        else:
+            equity = self.equity
+        self._equity[i] = equity
         if equity <= 0:
             for trade in list(self.trades):
                 self._close_trade(trade, self.current_price(trade._sym, trade._size), i)
             self._cash = 0.0
-            self.equity_curve[i:] = 0
+            self._equity[i:] = [0.0] * (len(self._equity) - i)
             raise _OutOfMoney
+
+    @property
+    def equity_curve(self) -> np.ndarray:
+        """Equity at each bar's close (NaN before the first bar the strategy ran on)."""
+        return np.array(self._equity)
 
     def _charge_swaps(self, i: int) -> None:
         self._swapped_at = i
@@ -1424,6 +1437,20 @@ def _run_bars(
     i = start
     with np.errstate(invalid="ignore"):
         try:
+            if len(data_list) == 1 and not lines:
+                # the common case (one symbol, single-line indicators), with nothing more per bar
+                data = data_list[0]
+                views = data._views
+                for i in range(start, length):
+                    end = i + 1
+                    data._length = end
+                    if views:
+                        views.clear()
+                    for attr, value in flat:
+                        namespace[attr] = value[:end]
+                    broker_next(i)
+                    next_bar()
+                return True
             for i in range(start, length):
                 end = i + 1
                 for data in data_list:

@@ -149,10 +149,11 @@ def trades_frame(trades: Sequence[Trade], strategy: Strategy | None, *, by_symbo
             "PnL": [t.pl for t in trades],
             "Commission": [t._commissions for t in trades],
             "ReturnPct": [t.pl_pct for t in trades],
-            "EntryTime": [t.entry_time for t in trades],
-            "ExitTime": [t.exit_time for t in trades],
         }
     )
+    index = trades[0]._broker.index if trades else pd.DatetimeIndex([])
+    frame["EntryTime"] = index[frame["EntryBar"].to_numpy(dtype=np.int64)]
+    frame["ExitTime"] = index[frame["ExitBar"].to_numpy(dtype=np.int64)]
     if by_symbol:
         frame.insert(0, "Symbol", [t.symbol for t in trades])
     swaps = [t.swap for t in trades] if by_symbol else None
