@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gaps": ("mt5gateway.recorder.gaps_cli", "list gaps and completeness of the recorded data"),
     "gap-fill": ("mt5gateway.recorder.fill_cli", "fill a gap from the terminal's history, with progress"),
     "sync": ("mt5gateway.sync.cli", "mirror account balances from gateways on a schedule"),
+    "backtest": ("mt5gateway.research.cli", "backtest, optimise or walk forward a strategy over bars"),
 }
 
 

@@ -1208,6 +1208,8 @@ class Backtest:
         if intrabar == "ticks" and ticks is None:
             raise BacktestError('intrabar="ticks" needs ticks= ("sim", "store" or a function)')
         self._results: Stats | None = None
+        self.progress: Callable[[int, int], None] | None = None
+        """Called with (bars done, bars in all) every few thousand bars of ``run``."""
 
     @staticmethod
     def _frames(data: pd.DataFrame | Mapping[str, pd.DataFrame], symbol: Any) -> dict[str, pd.DataFrame]:
@@ -1318,7 +1320,7 @@ class Backtest:
         if self._compiles():
             self._results = self._run_compiled(strategy, broker.account, start)  # type: ignore[arg-type]
             return self._results
-        finished = _run_bars(strategy, broker, datas, indicators, start, length)
+        finished = _run_bars(strategy, broker, datas, indicators, start, length, self.progress)
         if finished and self._finalize_trades and start < length:
             for trade in reversed(broker.trades):
                 trade.close()
@@ -1424,44 +1426,51 @@ def _run_bars(
     indicators: Sequence[tuple[str, Series]],
     start: int,
     length: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> bool:
     """The event loop: reveal bar ``i``, let the broker fill, let the strategy decide.
 
-    Returns whether it reached the last bar (not stopped by equity reaching zero)."""
+    Returns whether it reached the last bar (not stopped by equity reaching zero). ``progress``
+    hears (bars done, bars in all) every few thousand bars."""
     namespace = strategy.__dict__
     flat = [(attr, value) for attr, value in indicators if value.ndim == 1]
     lines = [(attr, value) for attr, value in indicators if value.ndim != 1]
     data_list = list(datas.values())
     next_bar = strategy.next
     broker_next = broker.next
+    step = 4096 if progress is not None else max(1, length - start)
     i = start
     with np.errstate(invalid="ignore"):
         try:
-            if len(data_list) == 1 and not lines:
-                # the common case (one symbol, single-line indicators), with nothing more per bar
-                data = data_list[0]
-                views = data._views
-                for i in range(start, length):
-                    end = i + 1
-                    data._length = end
-                    if views:
-                        views.clear()
-                    for attr, value in flat:
-                        namespace[attr] = value[:end]
-                    broker_next(i)
-                    next_bar()
-                return True
-            for i in range(start, length):
-                end = i + 1
-                for data in data_list:
-                    data._length = end
-                    data._views.clear()
-                for attr, value in flat:
-                    namespace[attr] = value[:end]
-                for attr, value in lines:
-                    namespace[attr] = value[..., :end]
-                broker_next(i)
-                next_bar()
+            for first in range(start, length, step):
+                last = min(length, first + step)
+                if len(data_list) == 1 and not lines:
+                    # the common case (one symbol, single-line indicators), with nothing more per bar
+                    data = data_list[0]
+                    views = data._views
+                    for i in range(first, last):
+                        end = i + 1
+                        data._length = end
+                        if views:
+                            views.clear()
+                        for attr, value in flat:
+                            namespace[attr] = value[:end]
+                        broker_next(i)
+                        next_bar()
+                else:
+                    for i in range(first, last):
+                        end = i + 1
+                        for data in data_list:
+                            data._length = end
+                            data._views.clear()
+                        for attr, value in flat:
+                            namespace[attr] = value[:end]
+                        for attr, value in lines:
+                            namespace[attr] = value[..., :end]
+                        broker_next(i)
+                        next_bar()
+                if progress is not None:
+                    progress(last - start, length - start)
         except _OutOfMoney:
             return False
         except IndexError as exc:

@@ -440,6 +440,8 @@ class WalkForward:
     windows: pd.DataFrame
     stats: Stats
     in_sample: pd.Series
+    bars: pd.DataFrame
+    """The out-of-sample windows' bars, one after another (what ``stats`` was computed on)."""
 
     def summary(self) -> pd.DataFrame:
         """In-sample (mean over windows) beside out-of-sample (stitched), one row per statistic."""
@@ -545,14 +547,11 @@ def walk_forward(
         in_sample.append(result)  # type: ignore[arg-type]
         first += test_bars
     stitched = compute_stats(
-        trades=pd.concat(trades, ignore_index=True),
-        equity=np.concatenate(curves),
-        ohlc=pd.concat(tested),
-        strategy=None,
+        trades=pd.concat(trades, ignore_index=True), equity=np.concatenate(curves), ohlc=pd.concat(tested), strategy=None
     )
     numbers = [
         {key: value for key, value in stats.items() if isinstance(value, int | float | np.number) and not isinstance(value, bool)}
         for stats in in_sample
     ]
     means = pd.DataFrame(numbers).mean()
-    return WalkForward(windows=pd.DataFrame(rows), stats=stitched, in_sample=means)
+    return WalkForward(windows=pd.DataFrame(rows), stats=stitched, in_sample=means, bars=pd.concat(tested))
