@@ -4,7 +4,7 @@ one lifespan that starts them in order and stops them in reverse, and the FastAP
 ``build_gateway(config)`` makes the services (nothing opened or started): the pool, the market
 service with its cache and render workers, keys, tiers, rate limits and metrics, the recorded data
 and the recorder, the bridge (account views, trading and its journal, the WebSocket hub and its
-feeds) and, with a ``[sync]`` table, the account mirror's worker. ``run_gateway`` starts them in that
+feeds), the backtest jobs and, with a ``[sync]`` table, the account mirror's worker. ``run_gateway`` starts them in that
 order and stops them in reverse. ``create_app(config)`` does both for an app; routers read the
 services through the typed dependencies of ``deps``. Packages below ``api/`` never import this
 module or wrap the app themselves.
@@ -27,6 +27,7 @@ from mt5gateway.market.render import Renderer
 from mt5gateway.market.service import MarketService
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
+from mt5gateway.research.service import BacktestService
 from mt5gateway.sync import Clock, build_worker, stored_lookup, system_clock
 
 from .auth import CLIENT_KEY_SCHEME
@@ -37,7 +38,7 @@ from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
-from .routers import accounts, admin, data, health, market, sync, trading, ws
+from .routers import accounts, admin, backtests, data, health, market, sync, trading, ws
 from .settings import GatewayConfig
 from .wsdirect import CaptureWebSocketSend
 
@@ -83,6 +84,7 @@ def build_gateway(config: GatewayConfig, *, clock: Clock = system_clock) -> Gate
         ),
         bridge=bridge,
         sync=sync_worker,
+        research=BacktestService(settings.research, settings.store_url),
     )
 
 
@@ -92,8 +94,8 @@ async def run_gateway(gateway: Gateway) -> AsyncIterator[Gateway]:
 
     The pool first (every other service calls its terminals), then the market service, the recorded
     data (interrupted gap-fill jobs resume, the recorder starts when enabled), the bridge (the
-    journal's unanswered rows are settled in the background, the hub and its feeds start) and the
-    mirror's schedule.
+    journal's unanswered rows are settled in the background, the hub and its feeds start), the
+    backtest jobs (those a stopped gateway left are settled) and the mirror's schedule.
     """
     async with AsyncExitStack() as stack:
         # Before the workers start: the collection it runs holds the loop, and no call may be waiting.
@@ -103,6 +105,7 @@ async def run_gateway(gateway: Gateway) -> AsyncIterator[Gateway]:
         await _started(stack, gateway.market.start, gateway.market.stop)
         await _started(stack, gateway.data.start, gateway.data.stop)
         await _started(stack, gateway.bridge.start, gateway.bridge.stop)
+        await _started(stack, gateway.research.start, gateway.research.stop)
         if gateway.sync is not None:
             worker = gateway.sync
             stack.callback(worker.mirror.close)
@@ -141,7 +144,7 @@ def create_app(config: GatewayConfig, *, clock: Clock = system_clock) -> FastAPI
     install_error_handlers(app)
     # Trading routes are matched first: the app tries its routes in order and each failed match
     # costs (a fifth of an order's CPU with them last); the rest pay a handful of failed matches.
-    for module in (trading, health, market, admin, data, sync, accounts, ws):
+    for module in (trading, health, market, admin, data, sync, accounts, backtests, ws):
         app.include_router(module.router)
     indicator_route = next(
         route

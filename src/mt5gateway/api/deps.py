@@ -15,6 +15,7 @@ from mt5gateway.market.service import MarketService
 from mt5gateway.market.tiers import TierPolicy
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
+from mt5gateway.research.service import BacktestService
 from mt5gateway.sync.worker import SyncWorker
 
 from .keys import KeyStore
@@ -26,10 +27,12 @@ __all__ = [
     "BridgeDep",
     "Gateway",
     "GatewayDep",
+    "ResearchDep",
     "SyncDep",
     "gateway_of",
     "get_bridge",
     "get_gateway",
+    "get_research",
     "get_sync_worker",
 ]
 
@@ -48,6 +51,7 @@ class Gateway:
     data: RecordedData
     bridge: Bridge
     sync: SyncWorker | None  # the account mirror, when configured ([sync])
+    research: BacktestService  # backtest jobs in worker processes
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -77,5 +81,11 @@ async def get_sync_worker(request: Request) -> SyncWorker:
     return worker
 
 
+async def get_research(request: Request) -> BacktestService:
+    """The app's backtest jobs."""
+    return gateway_of(request).research
+
+
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
+ResearchDep = Annotated[BacktestService, Depends(get_research)]
 SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]

@@ -13,7 +13,8 @@ Where the runs go:
 - otherwise event-loop runs in batches over ``workers`` local processes (default: every core;
   1: this process), or over a Dask cluster when ``scheduler`` is given (its address, or a
   ``distributed.Client``); the strategy class must then be importable on the workers;
-- a progress bar (rich, on stderr) counts the runs unless ``progress=False``.
+- a progress bar (rich, on stderr) counts the runs unless ``progress=False``; a function
+  ``(done, total)`` given as ``progress`` hears the counts instead.
 
 ``walk_forward(backtest, train=..., test=..., anchored=False, **same)`` optimises on each in-sample
 window, runs the best set on the out-of-sample window that follows, stitches the out-of-sample
@@ -111,7 +112,11 @@ def _batches(combos: Sequence[Params], workers: int) -> list[list[Params]]:
 
 
 @contextmanager
-def _progress(total: int, enabled: bool, label: str) -> Iterator[ProgressHook]:
+def _progress(total: int, enabled: bool | ProgressHook, label: str) -> Iterator[ProgressHook]:
+    """A rich progress bar on stderr; or the caller's own hook; or nothing."""
+    if callable(enabled):
+        yield enabled
+        return
     if not enabled or total <= 1:
         yield lambda done, total_: None
         return
@@ -302,7 +307,7 @@ def optimize(
     random_state: int | None = None,
     workers: int | None = None,
     scheduler: Any = None,
-    progress: bool = True,
+    progress: bool | ProgressHook = True,
     **ranges: Any,
 ) -> Stats | tuple[Stats, pd.Series]:
     """The best parameter set's statistics (and the heatmap of scores); see the module docstring."""
@@ -342,7 +347,7 @@ def _grid(
     random_state: int | None,
     workers: int | None,
     scheduler: Any,
-    progress: bool,
+    progress: bool | ProgressHook,
 ) -> tuple[list[Params], list[float]]:
     combos = parameter_grid(ranges, constraint)
     if not combos:
@@ -379,7 +384,7 @@ def _optuna(
     random_state: int | None,
     workers: int | None,
     scheduler: Any,
-    progress: bool,
+    progress: bool | ProgressHook,
 ) -> tuple[list[Params], list[float]]:
     import optuna
 
@@ -482,7 +487,7 @@ def walk_forward(
     random_state: int | None = None,
     workers: int | None = None,
     scheduler: Any = None,
-    progress: bool = True,
+    progress: bool | ProgressHook = True,
     **ranges: Any,
 ) -> WalkForward:
     """Rolling (or ``anchored``) in-sample optimisation, each followed by an out-of-sample run."""
