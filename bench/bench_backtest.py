@@ -105,26 +105,38 @@ def main() -> None:
     data = bars("EURUSD", "M5", "2023-01-02", "2025-12-31").iloc[:BARS]
     frame = data[["Open", "High", "Low", "Close", "Volume"]].astype(float)
     print(f"bars: EURUSD M5 {frame.index[0]} .. {frame.index[-1]} ({len(frame):,}); cores: {os.cpu_count()}")
-    OracleSmaCross = type("OracleSmaCross", (OracleStrategy,), _strategy_body(oracle_crossover))
+    oracle_sma_cross = type("oracle_sma_cross", (OracleStrategy,), _strategy_body(oracle_crossover))
     rows: list[tuple[str, str, str, str]] = []
 
     # 1. event loop
     ours = _best_of(lambda: Backtest(frame, EventSmaCross, finalize_trades=True).run(), 3)
-    theirs = _best_of(lambda: OracleBacktest(frame, OracleSmaCross, finalize_trades=True).run(), 2)
+    theirs = _best_of(lambda: OracleBacktest(frame, oracle_sma_cross, finalize_trades=True).run(), 2)
     check_ours = Backtest(frame, EventSmaCross, finalize_trades=True).run()
-    check_theirs = OracleBacktest(frame, OracleSmaCross, finalize_trades=True).run()
+    check_theirs = OracleBacktest(frame, oracle_sma_cross, finalize_trades=True).run()
     assert check_ours["# Trades"] == check_theirs["# Trades"]
     assert np.isclose(check_ours["Equity Final [$]"], check_theirs["Equity Final [$]"], rtol=1e-9)
     ours_rate, theirs_rate = BARS / ours, BARS / theirs
     rows.append(("event loop, SmaCross (bars/s)", f"{ours_rate:,.0f}", "", ""))
     rows.append(("backtesting.py, same (bars/s)", f"{theirs_rate:,.0f}", "", ""))
-    rows.append(("event loop vs backtesting.py", f"{ours_rate / theirs_rate:.1f}x", ">= 3x", _ok(ours_rate >= 3 * theirs_rate)))
+    rows.append(
+        (
+            "event loop vs backtesting.py",
+            f"{ours_rate / theirs_rate:.1f}x",
+            ">= 3x",
+            _ok(ours_rate >= 3 * theirs_rate),
+        )
+    )
 
     # 2. compiled grid over 1,000 sets
     grid = Backtest(frame, SignalSmaCross)
-    grid.optimize(fast=[5, 10], slow=[20, 30], maximize="Return [%]", progress=False)  # compile / load the cache
+    grid.optimize(
+        fast=[5, 10], slow=[20, 30], maximize="Return [%]", progress=False
+    )  # compile / load the cache
     compiled = _best_of(
-        lambda: grid.optimize(fast=FAST, slow=SLOW, maximize="Return [%]", progress=False, return_heatmap=True), 2
+        lambda: grid.optimize(
+            fast=FAST, slow=SLOW, maximize="Return [%]", progress=False, return_heatmap=True
+        ),
+        2,
     )
     cells = BARS * len(FAST) * len(SLOW)
     ours_grid = cells / compiled
@@ -132,14 +144,30 @@ def main() -> None:
     vectorbt = _best_of(lambda: _vectorbt_grid(frame["Close"]), 2)
     vectorbt_grid = cells / vectorbt
     oracle_sets = {"fast": [10, 20], "slow": [30, 40, 50, 60]}
-    oracle_bt = OracleBacktest(frame, OracleSmaCross, finalize_trades=True)
+    oracle_bt = OracleBacktest(frame, oracle_sma_cross, finalize_trades=True)
     oracle_time = _best_of(lambda: oracle_bt.optimize(**oracle_sets, maximize="Return [%]"), 1)
     oracle_grid = BARS * 8 / oracle_time
     rows.append(("compiled grid, 1,000 sets (bar-sets/s)", f"{ours_grid:,.0f}", "", f"{compiled:.2f} s"))
     rows.append(("vectorbt, same grid (bar-sets/s)", f"{vectorbt_grid:,.0f}", "", f"{vectorbt:.2f} s"))
-    rows.append(("backtesting.py optimize (bar-sets/s)", f"{oracle_grid:,.0f}", "", f"8 sets {oracle_time:.1f} s"))
-    rows.append(("compiled vs backtesting.py", f"{ours_grid / oracle_grid:.0f}x", ">= 30x", _ok(ours_grid >= 30 * oracle_grid)))
-    rows.append(("compiled vs vectorbt", f"{ours_grid / vectorbt_grid:.2f}x", ">= 1x", _ok(ours_grid >= vectorbt_grid)))
+    rows.append(
+        ("backtesting.py optimize (bar-sets/s)", f"{oracle_grid:,.0f}", "", f"8 sets {oracle_time:.1f} s")
+    )
+    rows.append(
+        (
+            "compiled vs backtesting.py",
+            f"{ours_grid / oracle_grid:.0f}x",
+            ">= 30x",
+            _ok(ours_grid >= 30 * oracle_grid),
+        )
+    )
+    rows.append(
+        (
+            "compiled vs vectorbt",
+            f"{ours_grid / vectorbt_grid:.2f}x",
+            ">= 1x",
+            _ok(ours_grid >= vectorbt_grid),
+        )
+    )
 
     # 3. event-loop optimisation on 1 and 2 processes
     small = Backtest(frame.iloc[:OPTIMIZE_BARS], EventSmaCross)

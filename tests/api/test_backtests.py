@@ -54,7 +54,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
         ),
         research={"workers": 2, "strategies_dir": strategies},
     )
-    pool = parse_pool_config({"terminals": [{"id": "MT5_01", "backend": "sim", "symbols": ["EURUSD"]}]}, source="test")
+    pool = parse_pool_config(
+        {"terminals": [{"id": "MT5_01", "backend": "sim", "symbols": ["EURUSD"]}]}, source="test"
+    )
     with served(create_app(GatewayConfig(api=settings, pool=pool))) as server:
         yield server.base_url, keys, folder
 
@@ -64,7 +66,9 @@ def client(gateway: tuple[str, dict[str, str], Path], role: str = "research") ->
     return httpx.Client(base_url=base_url, headers={"X-API-Key": keys[role]}, timeout=30)
 
 
-def wait_for(http: httpx.Client, job_id: str, states: tuple[str, ...], timeout: float = 120) -> dict[str, Any]:
+def wait_for(
+    http: httpx.Client, job_id: str, states: tuple[str, ...], timeout: float = 120
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = http.get(f"/api/backtests/{job_id}").json()
@@ -82,7 +86,9 @@ def test_a_job_runs_in_a_worker_and_serves_stats_trades_equity_report(gateway: A
         done = wait_for(http, job_id, ("done", "failed"))
         assert done["state"] == "done", done["error"]
         stats = done["statistics"]
-        assert stats["# Trades"] > 5 and stats["_params"] == {"fast": 10, "slow": 30} and done["progress"] == 1.0
+        assert (
+            stats["# Trades"] > 5 and stats["_params"] == {"fast": 10, "slow": 30} and done["progress"] == 1.0
+        )
         trades = http.get(f"/api/backtests/{job_id}/trades").json()
         assert trades["count"] == stats["# Trades"] and {"EntryTime", "PnL"} <= set(trades["trades"][0])
         equity = http.get(f"/api/backtests/{job_id}/equity").json()
@@ -110,7 +116,9 @@ def test_a_killed_worker_leaves_its_job_failed_with_the_reason(gateway: Any) -> 
 
         engine = sa.create_engine(f"sqlite:///{folder / 'store.db'}")
         with engine.connect() as connection:
-            pid = connection.execute(sa.text("SELECT pid FROM backtests WHERE id = :id"), {"id": job_id}).scalar_one()
+            pid = connection.execute(
+                sa.text("SELECT pid FROM backtests WHERE id = :id"), {"id": job_id}
+            ).scalar_one()
         engine.dispose()
         assert running["state"] == "running" and pid
         os.kill(pid, signal.SIGKILL)
@@ -137,7 +145,9 @@ def test_bad_jobs_are_refused_with_400(gateway: Any, change: dict[str, Any], mes
 
 def test_a_data_failure_fails_the_job_with_its_reason(gateway: Any) -> None:
     with client(gateway) as http:
-        job_id = http.post("/api/backtests", json={**JOB, "start": "2024-02-03", "end": "2024-02-04"}).json()["id"]
+        job_id = http.post("/api/backtests", json={**JOB, "start": "2024-02-03", "end": "2024-02-04"}).json()[
+            "id"
+        ]
         failed = wait_for(http, job_id, ("done", "failed"))
     assert failed["state"] == "failed" and "no EURUSD H1 bars" in failed["error"]
 

@@ -57,11 +57,25 @@ def test_ranges_parse_like_the_issue_writes_them() -> None:
     assert parse_range("0.1..0.3:0.1") == [0.1, 0.2, 0.3]
 
 
-def test_backtest_command_runs_reports_and_optimises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_command_runs_reports_and_optimises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = ["backtest", "--strategy", "sma_cross", "--symbol", "EURUSD", "--timeframe", "H1"]
     span = ["--from", "2024-01-01", "--to", "2024-03-31"]
     report, trades = tmp_path / "out.html", tmp_path / "trades.csv"
-    argv = [*base, *span, "--param", "fast=10", "--param", "slow=30", "--report", str(report), "--trades", str(trades), "--json"]
+    argv = [
+        *base,
+        *span,
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=30",
+        "--report",
+        str(report),
+        "--trades",
+        str(trades),
+        "--json",
+    ]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["# Trades"] > 10 and report.read_text().startswith("<!DOCTYPE html>")
@@ -71,12 +85,31 @@ def test_backtest_command_runs_reports_and_optimises(tmp_path: Path, capsys: pyt
     assert best["SQN"] is not None
 
 
-def test_backtest_command_reads_files_and_refuses_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backtest_command_reads_files_and_refuses_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "goog.csv"
     GOOG.to_csv(path)
-    assert main(["backtest", "--strategy", "sma_cross", "--data", str(path), "--timeframe", "D1", "--json"]) == 0
+    assert (
+        main(["backtest", "--strategy", "sma_cross", "--data", str(path), "--timeframe", "D1", "--json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["# Trades"] > 50
-    assert main(["backtest", "--strategy", "sma_cross", "--data", str(path), "--timeframe", "D1", "--param", "fats=3"]) == 2
+    assert (
+        main(
+            [
+                "backtest",
+                "--strategy",
+                "sma_cross",
+                "--data",
+                str(path),
+                "--timeframe",
+                "D1",
+                "--param",
+                "fats=3",
+            ]
+        )
+        == 2
+    )
     assert "has no parameter 'fats'" in capsys.readouterr().err
     assert main(["backtest", "--strategy", "nope", "--from", "2024-01-01", "--to", "2024-01-02"]) == 2
     assert "unknown strategy" in capsys.readouterr().err
@@ -95,5 +128,7 @@ def test_strategies_load_from_files(tmp_path: Path, capsys: pytest.CaptureFixtur
         "            self.buy(size=0.1, tp=self.data.Close[-1] * 1.02)\n"
     )
     argv = ["backtest", "--strategy", f"{path}:Dip", "--symbol", "XAUUSD", "--mt5", "--timeframe", "H1"]
-    assert main([*argv, "--from", "2024-01-01", "--to", "2024-02-29", "--param", "depth=0.002", "--json"]) == 0
+    assert (
+        main([*argv, "--from", "2024-01-01", "--to", "2024-02-29", "--param", "depth=0.002", "--json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["# Trades"] > 0

@@ -112,7 +112,7 @@ def test_bad_bars_are_refused_clearly(frame: pd.DataFrame, message: str) -> None
 
 def test_unknown_parameter_is_refused_with_the_known_ones() -> None:
     with pytest.raises(
-        BacktestError, match="has no parameter 'windw' .*did you mean window.*parameters are: window"
+        BacktestError, match=r"has no parameter .windw. .*did you mean window.*parameters are: window"
     ):
         Backtest(GOOG, Idle).run(windw=3)
 

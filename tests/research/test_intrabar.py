@@ -19,7 +19,9 @@ from .test_oracle import sma_init, sma_next
 
 def frame(*rows: tuple[float, float, float, float]) -> pd.DataFrame:
     """Daily bars from (open, high, low, close) rows."""
-    return pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], index=pd.date_range("2024-01-01", periods=len(rows)))
+    return pd.DataFrame(
+        rows, columns=["Open", "High", "Low", "Close"], index=pd.date_range("2024-01-01", periods=len(rows))
+    )
 
 
 def one_order(place: Any, *, at: int = 2) -> type[Strategy]:
@@ -65,7 +67,11 @@ def test_stop_entry_and_its_sl_in_one_bar_follow_the_path() -> None:
     strategy = one_order(lambda s: s.buy(size=1, stop=102, sl=97))
     with pytest.warns(UserWarning, match="same bar"):
         waited = Backtest(data, strategy, finalize_trades=True).run()["_trades"].iloc[0]
-    assert (waited["EntryBar"], waited["ExitBar"], waited["ExitPrice"]) == (2, 3, 96)  # the next open, below the SL
+    assert (waited["EntryBar"], waited["ExitBar"], waited["ExitPrice"]) == (
+        2,
+        3,
+        96,
+    )  # the next open, below the SL
     same_bar = Backtest(data, strategy, intrabar="ohlc", finalize_trades=True).run()["_trades"].iloc[0]
     assert (same_bar["EntryPrice"], same_bar["ExitBar"], same_bar["ExitPrice"]) == (102, 2, 97)
 
@@ -94,14 +100,25 @@ def synthetic_ticks(bids_by_bar: dict[pd.Timestamp, list[float]], spread: float)
 
 
 def test_ticks_decide_the_order_and_stops_fill_at_the_tick_that_reached_them() -> None:
-    data = frame((1.1000, 1.1000, 1.1000, 1.1000), (1.1000, 1.1000, 1.1000, 1.1000), (1.1000, 1.1030, 1.0950, 1.0990), (1.0990, 1.0990, 1.0990, 1.0990))
+    data = frame(
+        (1.1000, 1.1000, 1.1000, 1.1000),
+        (1.1000, 1.1000, 1.1000, 1.1000),
+        (1.1000, 1.1030, 1.0950, 1.0990),
+        (1.0990, 1.0990, 1.0990, 1.0990),
+    )
     data["spread"] = 10
     # the high comes first on the OHLC path, but the ticks fall to the SL first, jumping past it
     ticks = synthetic_ticks({data.index[2]: [1.1000, 1.0985, 1.0968, 1.0950, 1.1030, 1.0990]}, spread=0.0001)
     strategy = one_order(lambda s: s.buy(size=0.1, sl=1.0970, tp=1.1020))
-    by_path = Backtest(data, strategy, symbol="EURUSD", intrabar="ohlc", finalize_trades=True).run()["_trades"].iloc[0]
+    by_path = (
+        Backtest(data, strategy, symbol="EURUSD", intrabar="ohlc", finalize_trades=True)
+        .run()["_trades"]
+        .iloc[0]
+    )
     assert by_path["ExitPrice"] == pytest.approx(1.1020)
-    by_ticks = Backtest(data, strategy, symbol="EURUSD", intrabar="ticks", ticks=ticks, finalize_trades=True).run()
+    by_ticks = Backtest(
+        data, strategy, symbol="EURUSD", intrabar="ticks", ticks=ticks, finalize_trades=True
+    ).run()
     trade = by_ticks["_trades"].iloc[0]
     assert trade["EntryPrice"] == pytest.approx(1.1001)  # the first tick's ask
     assert (trade["ExitBar"], trade["ExitPrice"]) == (2, pytest.approx(1.0968))  # the tick past the SL
@@ -119,7 +136,9 @@ def test_ticks_from_the_simulator_fill_stop_losses_at_real_ticks() -> None:
                 close = self.data.Close[-1]
                 self.buy(size=0.1, sl=close - 0.0006, tp=close + 0.0006)
 
-    stats = Backtest(data, Scalper, symbol="EURUSD", intrabar="ticks", ticks="sim", finalize_trades=True).run()
+    stats = Backtest(
+        data, Scalper, symbol="EURUSD", intrabar="ticks", ticks="sim", finalize_trades=True
+    ).run()
     trades = stats["_trades"]
     assert len(trades) > 20
     ticks_of = tick_source("sim")

@@ -170,9 +170,9 @@ def test_sizes_are_lots_on_the_volume_step() -> None:
 
     assert run(None)["_trades"]["Size"].iloc[0] == DEFAULT_SYMBOLS["EURUSD"].volume_min
     assert run(1.25)["_trades"]["Size"].iloc[0] == 1.25
-    with pytest.raises(OrderError, match="in steps of 0.01"):
+    with pytest.raises(OrderError, match=r"in steps of 0\.01"):
         run(0.015)
-    with pytest.raises(OrderError, match="from 0.01 to 100.0"):
+    with pytest.raises(OrderError, match=r"from 0\.01 to 100\.0"):
         run(150)
 
 

@@ -33,7 +33,9 @@ def event_heatmap() -> pd.Series:
 
 
 def test_compiled_bulk_scores_equal_event_loop_runs(event_heatmap: pd.Series) -> None:
-    stats, heatmap = Backtest(DATA, SmaCross).optimize(**RANGES, constraint=slower, return_heatmap=True, progress=False)
+    stats, heatmap = Backtest(DATA, SmaCross).optimize(
+        **RANGES, constraint=slower, return_heatmap=True, progress=False
+    )
     pd.testing.assert_series_equal(heatmap, event_heatmap, rtol=1e-9)
     assert len(heatmap) == 16 - 1  # 20 < 20 is refused
     best = heatmap.idxmax()
@@ -65,7 +67,13 @@ def test_random_grid_tries_a_share_of_the_sets() -> None:
 
 def test_optuna_finds_the_grids_best_on_a_small_grid(event_heatmap: pd.Series) -> None:
     stats, heatmap = Backtest(DATA, SmaCross).optimize(
-        **RANGES, method="optuna", max_tries=15, constraint=slower, random_state=1, return_heatmap=True, progress=False
+        **RANGES,
+        method="optuna",
+        max_tries=15,
+        constraint=slower,
+        random_state=1,
+        return_heatmap=True,
+        progress=False,
     )
     assert heatmap.index.is_unique and len(heatmap) >= 10
     assert heatmap.max() == pytest.approx(event_heatmap.max()) or heatmap.max() <= event_heatmap.max()
@@ -110,7 +118,9 @@ def test_dask_cluster_scores_as_local_processes(dask_cluster: str) -> None:
 
 
 def test_walk_forward_stitches_out_of_sample_windows() -> None:
-    result = walk_forward(Backtest(DATA, SmaCross), train=400, test=200, **RANGES, constraint=slower, progress=False)
+    result = walk_forward(
+        Backtest(DATA, SmaCross), train=400, test=200, **RANGES, constraint=slower, progress=False
+    )
     windows = result.windows
     assert len(windows) == (len(DATA) - 400) // 200
     assert (windows["test_start"].iloc[1:].to_numpy() > windows["test_end"].iloc[:-1].to_numpy()).all()
@@ -121,6 +131,8 @@ def test_walk_forward_stitches_out_of_sample_windows() -> None:
     assert result.stats["# Trades"] == windows["OOS # Trades"].sum()
     summary = result.summary()
     assert list(summary.columns) == ["in-sample (mean)", "out-of-sample"] and "Sharpe Ratio" in summary.index
-    anchored = walk_forward(Backtest(DATA, SmaCross), train="500D", test="250D", anchored=True, **RANGES, progress=False)
+    anchored = walk_forward(
+        Backtest(DATA, SmaCross), train="500D", test="250D", anchored=True, **RANGES, progress=False
+    )
     assert (anchored.windows["train_start"] == DATA.index[0]).all()
     assert np.isfinite(anchored.stats["Equity Final [$]"])

@@ -328,5 +328,5 @@ def test_order_breaking_sl_price_tp_is_refused() -> None:
     from mt5gateway.research import Backtest, Strategy
 
     strategy = type("S", (Strategy,), {"init": nothing, "next": lambda s: s.buy(tp=s.data.Close[-1] * 1.01)})
-    with pytest.raises(OrderError, match="SL .* < LIMIT .* < TP"):
+    with pytest.raises(OrderError, match=r"SL .* < LIMIT .* < TP"):
         Backtest(SHORT, strategy, spread=0.02).run()

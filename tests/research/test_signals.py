@@ -108,7 +108,9 @@ def test_invalid_stops_are_refused_by_both_engines_alike() -> None:
 def test_many_sets_at_once_summarise_as_full_runs() -> None:
     params = [{"fast": fast, "slow": slow} for fast in (5, 10, 20) for slow in (30, 50)]
     backtest = Backtest(GOOG, SmaCross, commission=0.001)
-    prices = [np.ascontiguousarray(GOOG[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")]
+    prices = [
+        np.ascontiguousarray(GOOG[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")
+    ]
     signals = [backtest._prepare(p) for p in params]
     entries = np.array([s[0].signals()[0] for s in signals])
     exits = np.array([s[0].signals()[1] for s in signals])
@@ -116,7 +118,23 @@ def test_many_sets_at_once_summarise_as_full_runs() -> None:
     summaries = np.empty((len(params), len(SUMMARY_FIELDS)))
     errors = np.empty((len(params), 2), dtype=np.int64)
     empty = np.empty((0, 0))
-    simulate_many(*prices, entries, exits, empty, empty, starts, 10_000.0, 0.0, 0.0, 0.001, 1.0, False, False, summaries, errors)
+    simulate_many(
+        *prices,
+        entries,
+        exits,
+        empty,
+        empty,
+        starts,
+        10_000.0,
+        0.0,
+        0.0,
+        0.001,
+        1.0,
+        False,
+        False,
+        summaries,
+        errors,
+    )
     assert (errors[:, 0] == -1).all()
     for row, p in enumerate(params):
         full = backtest.run(**p)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
 from mt5gateway.terminal import constants as c
 
 from .errors import BacktestError, OrderError
@@ -55,6 +56,9 @@ class Account:
 
     units: bool = True
     """Whole units and relative spread (backtesting.py's model), as opposed to lots."""
+
+    leverage: float = 1.0
+    """How many times the free margin a position's value may be."""
 
     def default_size(self, sym: int) -> float:
         """The size of a ``buy()`` / ``sell()`` given none."""
@@ -156,7 +160,7 @@ class UnitsAccount(Account):
         return abs(size) * price / self.leverage
 
     def portion(self, sym: int, size: float, portion: float) -> float:
-        return math.copysign(max(1, int(round(abs(size) * portion))), size)
+        return math.copysign(max(1, round(abs(size) * portion)), size)
 
 
 FULL_EQUITY = 1 - 2.220446049250313e-16
@@ -201,8 +205,6 @@ def instrument(symbol: Any) -> Instrument:
     if isinstance(symbol, Instrument):
         return symbol
     if isinstance(symbol, str):
-        from mt5gateway.sim.symbols import DEFAULT_SYMBOLS
-
         spec = DEFAULT_SYMBOLS.get(symbol)
         if spec is None:
             raise BacktestError(

@@ -22,7 +22,7 @@ __all__ = ["Data", "Series"]
 _OHLCV = ("Open", "High", "Low", "Close", "Volume")
 
 
-class Series(np.ndarray):  # type: ignore[type-arg]
+class Series(np.ndarray):
     """A column or indicator as a NumPy array (the newest value last), with ``name`` and accessors."""
 
     @classmethod
@@ -114,10 +114,8 @@ class Data:
     def _view(self, key: str) -> Any:
         view = self._views.get(key)
         if view is None:
-            if key == "__index":
-                view = self._frame.index[: self._length]
-            else:
-                view = self._columns[key][: self._length]
+            source = self._frame.index if key == "__index" else self._columns[key]
+            view = source[: self._length]
             self._views[key] = view
         return view
 

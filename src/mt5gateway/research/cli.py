@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from mt5gateway.errors import GatewayError
 from .data import bars
 from .errors import BacktestError
 from .model import Backtest
+from .optimize import walk_forward
 from .report import write_report
 from .strategies import BUILT_IN, strategy_class
 
@@ -48,29 +50,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="bars from a file (MT5 CSV export, copy_rates CSV, Parquet)")
     parser.add_argument("--seed", type=int, default=0, help="the simulator's seed (default 0)")
     parser.add_argument("--store-url", help="the store's database URL (default: the embedded SQLite)")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a strategy parameter")
     parser.add_argument(
-        "--optimize", action="append", default=[], metavar="NAME=RANGE", help="search NAME over 5..50:5 or 5,10,20"
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a strategy parameter"
+    )
+    parser.add_argument(
+        "--optimize",
+        action="append",
+        default=[],
+        metavar="NAME=RANGE",
+        help="search NAME over 5..50:5 or 5,10,20",
     )
     parser.add_argument("--maximize", default="SQN", help="the statistic to maximise (default SQN)")
-    parser.add_argument("--method", choices=("grid", "optuna"), default="grid", help="search method (default grid)")
+    parser.add_argument(
+        "--method", choices=("grid", "optuna"), default="grid", help="search method (default grid)"
+    )
     parser.add_argument("--max-tries", type=float, help="at most this many sets (or this share of the grid)")
     parser.add_argument("--workers", type=int, help="local processes (default: every core)")
     parser.add_argument("--scheduler", help="a Dask scheduler address to run the search on")
     parser.add_argument(
-        "--walk-forward", metavar="TRAIN,TEST", help="walk forward: in-sample and out-of-sample spans (bars or 180D)"
+        "--walk-forward",
+        metavar="TRAIN,TEST",
+        help="walk forward: in-sample and out-of-sample spans (bars or 180D)",
     )
-    parser.add_argument("--anchored", action="store_true", help="walk forward with in-sample windows from the start")
+    parser.add_argument(
+        "--anchored", action="store_true", help="walk forward with in-sample windows from the start"
+    )
     parser.add_argument("--cash", type=float, default=10_000, help="starting cash (default 10000)")
-    parser.add_argument("--commission", type=float, default=0.0, help="rate (or money per lot and side with --mt5)")
-    parser.add_argument("--spread", type=float, default=0.0, help="relative spread (points with --mt5, when bars have none)")
+    parser.add_argument(
+        "--commission", type=float, default=0.0, help="rate (or money per lot and side with --mt5)"
+    )
+    parser.add_argument(
+        "--spread", type=float, default=0.0, help="relative spread (points with --mt5, when bars have none)"
+    )
     parser.add_argument("--margin", type=float, default=1.0, help="margin ratio, 1/leverage (default 1)")
     parser.add_argument("--mt5", action="store_true", help="MT5 account: lots, contract size, ask/bid, swaps")
     parser.add_argument("--leverage", type=float, default=100, help="MT5 account leverage (default 100)")
     parser.add_argument("--intrabar", choices=("sl_first", "ohlc", "ticks"), default="sl_first")
     parser.add_argument("--trade-on-close", action="store_true", help="market orders fill at the bar's close")
     parser.add_argument("--hedging", action="store_true", help="keep opposite trades open")
-    parser.add_argument("--exclusive-orders", action="store_true", help="each order closes the position first")
+    parser.add_argument(
+        "--exclusive-orders", action="store_true", help="each order closes the position first"
+    )
     parser.add_argument("--keep-open", action="store_true", help="do not close open trades at the end")
     parser.add_argument("--report", help="write the HTML report here")
     parser.add_argument("--trades", help="write the trades as CSV here")
@@ -102,7 +122,7 @@ def parse_range(text: str) -> list[Any]:
             raise BacktestError(f"bad range {text!r}: use LOW..HIGH[:STEP] with LOW <= HIGH and STEP > 0")
         if all(isinstance(v, int) for v in (low, high, step)):
             return list(range(low, high + 1, step))
-        count = int(round((high - low) / step)) + 1
+        count = round((high - low) / step) + 1
         return [round(float(v), 10) for v in np.linspace(low, low + (count - 1) * step, count)]
     values = [parse_value(part) for part in text.split(",") if part.strip()]
     if not values:
@@ -134,13 +154,29 @@ def _bar(enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]:
 
 def _load(args: argparse.Namespace) -> Any:
     if args.data:
-        source = args.data if args.data.startswith(("csv:", "parquet:")) else (
-            f"parquet:{args.data}" if args.data.lower().endswith((".parquet", ".pq")) else f"csv:{args.data}"
+        source = (
+            args.data
+            if args.data.startswith(("csv:", "parquet:"))
+            else (
+                f"parquet:{args.data}"
+                if args.data.lower().endswith((".parquet", ".pq"))
+                else f"csv:{args.data}"
+            )
         )
-        return bars(args.symbol, args.timeframe, args.start or "1970-01-01", args.end or "2100-01-01", source=source)
+        return bars(
+            args.symbol, args.timeframe, args.start or "1970-01-01", args.end or "2100-01-01", source=source
+        )
     if not args.start or not args.end:
         raise BacktestError("give --from and --to (or --data FILE)")
-    return bars(args.symbol, args.timeframe, args.start, args.end, source=args.source, seed=args.seed, store_url=args.store_url)
+    return bars(
+        args.symbol,
+        args.timeframe,
+        args.start,
+        args.end,
+        source=args.source,
+        seed=args.seed,
+        store_url=args.store_url,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,8 +222,6 @@ def _run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if args.walk_forward:
-            from .optimize import walk_forward
-
             train, _, test = args.walk_forward.partition(",")
             result = walk_forward(
                 backtest, train=parse_value(train), test=parse_value(test), anchored=args.anchored, **search,
@@ -211,14 +245,16 @@ def _run(args: argparse.Namespace) -> int:
         write_report(stats, data if args.walk_forward else backtest.data, args.report)
         print(f"report: {args.report}", file=sys.stderr)
     if args.trades:
-        write_report(stats, data, args.trades if args.trades.lower().endswith(".csv") else args.trades + ".csv")
+        write_report(
+            stats, data, args.trades if args.trades.lower().endswith(".csv") else args.trades + ".csv"
+        )
         print(f"trades: {args.trades}", file=sys.stderr)
     return 0
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float | np.floating):
-        return None if value != value else float(value)
+        return None if math.isnan(value) else float(value)
     if isinstance(value, int | np.integer):
         return int(value)
     return str(value)

@@ -20,7 +20,14 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ERROR_LONG_STOPS", "ERROR_SHORT_STOPS", "SUMMARY_FIELDS", "TRADE_DTYPE", "simulate", "simulate_many"]
+__all__ = [
+    "ERROR_LONG_STOPS",
+    "ERROR_SHORT_STOPS",
+    "SUMMARY_FIELDS",
+    "TRADE_DTYPE",
+    "simulate",
+    "simulate_many",
+]
 
 TRADE_DTYPE = np.dtype(
     [
@@ -67,9 +74,7 @@ def _commission(size: float, price: float, fixed: float, rate: float) -> float:
 
 
 @numba.njit(cache=True)
-def _sl_tp_exit(
-    is_long: bool, sl: float, tp: float, open_: float, high: float, low: float
-) -> float:
+def _sl_tp_exit(is_long: bool, sl: float, tp: float, open_: float, high: float, low: float) -> float:
     """The price an open trade's SL or TP fills at in a bar (SL first), NaN if neither is reached."""
     if is_long:
         if not math.isnan(sl) and low <= sl:
@@ -118,7 +123,7 @@ def _book(
 
 
 @numba.njit(cache=True)
-def simulate(  # noqa: PLR0912, PLR0915
+def simulate(
     open_: FloatArray,
     high: FloatArray,
     low: FloatArray,
@@ -163,13 +168,17 @@ def simulate(  # noqa: PLR0912, PLR0915
         if pending_close and held != 0:
             price = close[i - 1] if on_close else open_[i]
             when = i - 1 if on_close else i
-            cash += _book(trades, count, held, entry_bar, when, entry_price, price, trade_sl, trade_tp, fixed, rate)
+            cash += _book(
+                trades, count, held, entry_bar, when, entry_price, price, trade_sl, trade_tp, fixed, rate
+            )
             count += 1
             held = 0.0
         elif held != 0:
             price = _sl_tp_exit(held > 0, trade_sl, trade_tp, open_[i], high[i], low[i])
             if not math.isnan(price):
-                cash += _book(trades, count, held, entry_bar, i, entry_price, price, trade_sl, trade_tp, fixed, rate)
+                cash += _book(
+                    trades, count, held, entry_bar, i, entry_price, price, trade_sl, trade_tp, fixed, rate
+                )
                 count += 1
                 held = 0.0
         pending_close = False
@@ -193,14 +202,18 @@ def simulate(  # noqa: PLR0912, PLR0915
                 # a market entry's SL / TP apply in its own bar
                 price = _sl_tp_exit(held > 0, trade_sl, trade_tp, open_[i], high[i], low[i])
                 if not math.isnan(price):
-                    cash += _book(trades, count, held, entry_bar, i, entry_price, price, trade_sl, trade_tp, fixed, rate)
+                    cash += _book(
+                        trades, count, held, entry_bar, i, entry_price, price, trade_sl, trade_tp, fixed, rate
+                    )
                     count += 1
                     held = 0.0
         value = cash + (close[i] * held - held * entry_price) if held != 0 else cash
         equity[i] = value
         if value <= 0:
             if held != 0:
-                _book(trades, count, held, entry_bar, i, entry_price, close[i], trade_sl, trade_tp, fixed, rate)
+                _book(
+                    trades, count, held, entry_bar, i, entry_price, close[i], trade_sl, trade_tp, fixed, rate
+                )
                 count += 1
             equity[i:] = 0.0
             return count, -1, 0, 0.0
@@ -212,7 +225,7 @@ def simulate(  # noqa: PLR0912, PLR0915
         wanted_direction = 0.0 if (math.isnan(wanted) or wanted == 0) else (1.0 if wanted > 0 else -1.0)
         if direction != 0 and (exit_[i] or wanted_direction == -direction):
             pending_close = True
-        if wanted_direction != 0 and wanted_direction != direction:
+        if wanted_direction not in (0.0, direction):
             order_sl = sl[i] if has_stops else math.nan
             order_tp = tp[i] if has_stops else math.nan
             reference = close[i] * (1 + math.copysign(spread, wanted))
@@ -242,13 +255,10 @@ def summarize(equity: FloatArray, trades: npt.NDArray[np.void], count: int, out:
     deepest = 0.0
     top = equity[0]
     for value in equity:
-        if value > peak:
-            peak = value
-        if value > top:
-            top = value
+        peak = max(peak, value)
+        top = max(top, value)
         drop = 1 - value / peak
-        if drop > deepest:
-            deepest = drop
+        deepest = max(deepest, drop)
     out[0] = equity[n - 1]
     out[1] = top
     out[2] = (equity[n - 1] - equity[0]) / equity[0] * 100

@@ -29,6 +29,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from mt5gateway.sim.terminal import SimConfig, SimTerminal
+from mt5gateway.store import Store
+from mt5gateway.terminal import constants as c
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, TIMEFRAMES
 
 from .errors import BacktestError
@@ -39,8 +42,8 @@ __all__ = [
     "parse_time",
     "read_bars_file",
     "spread_points",
-    "timeframe_seconds",
     "tick_source",
+    "timeframe_seconds",
 ]
 
 _PRICES = ("Open", "High", "Low", "Close")
@@ -129,9 +132,14 @@ def frame_of(data: Any, *, what: str = "data") -> pd.DataFrame:
     if "Volume" not in frame.columns:
         frame["Volume"] = np.nan
     index = frame.index
-    if not isinstance(index, pd.DatetimeIndex | pd.RangeIndex) and pd.api.types.is_numeric_dtype(index):
-        if len(index) and (np.asarray(index, dtype=float) > pd.Timestamp("1975").timestamp()).mean() > 0.8:
-            frame.index = index = _datetime_index(pd.Series(index))
+    epoch_seconds = (
+        not isinstance(index, pd.DatetimeIndex | pd.RangeIndex)
+        and pd.api.types.is_numeric_dtype(index)
+        and len(index) > 0
+        and (np.asarray(index, dtype=float) > pd.Timestamp("1975").timestamp()).mean() > 0.8
+    )
+    if epoch_seconds:
+        frame.index = index = _datetime_index(pd.Series(index))
     if index.has_duplicates:
         raise BacktestError(
             f"{what}: the bars' times repeat (first {index[index.duplicated()][0]}): one bar per time"
@@ -181,7 +189,7 @@ def read_bars_file(path: str | Path) -> pd.DataFrame:
         return frame_of(_terminal_export(text), what=file.name)
     raw = pd.read_csv(io.StringIO(text), sep=None, engine="python")
     lower = {str(col).lower(): col for col in raw.columns}
-    if "time" in lower or set(_MT5_COLUMNS) <= set(lower) and "Open" not in raw.columns:
+    if "time" in lower or (set(_MT5_COLUMNS) <= set(lower) and "Open" not in raw.columns):
         return frame_of(raw, what=file.name)
     first = raw.columns[0]
     raw.index = pd.DatetimeIndex(pd.to_datetime(raw.pop(first)), name=str(first))
@@ -274,8 +282,6 @@ def bars(
 
 
 def _sim_terminal(seed: int) -> Any:
-    from mt5gateway.sim import SimConfig, SimTerminal
-
     terminal = SimTerminal(SimConfig(seed=seed, db_path=":memory:"))
     if not terminal.initialize():
         raise BacktestError(f"the simulator did not start: {terminal.last_error()}")
@@ -303,8 +309,6 @@ def _sim_rates(
 def _store_rates(
     symbol: str, timeframe: str, begin: pd.Timestamp, finish: pd.Timestamp, url: str | None
 ) -> pd.DataFrame:
-    from mt5gateway.store import Store
-
     store = Store.open(url)
     try:
         rates = store.read_bars(symbol, timeframe, int(begin.timestamp()), int(finish.timestamp()))
@@ -317,7 +321,6 @@ def tick_source(source: str, *, seed: int = 0, store_url: str | None = None) -> 
     """A function ``(symbol, from_msc, to_msc) -> TICKS_DTYPE array`` over ``"sim"`` or ``"store"`` ticks."""
     if source == "sim":
         terminal = _sim_terminal(seed)
-        from mt5gateway.terminal import constants as c
 
         def sim_ticks(symbol: str, from_msc: int, to_msc: int) -> Any:
             ticks = terminal.copy_ticks_range(
@@ -330,8 +333,6 @@ def tick_source(source: str, *, seed: int = 0, store_url: str | None = None) -> 
 
         return sim_ticks
     if source == "store":
-        from mt5gateway.store import Store
-
         store = Store.open(store_url)
         return store.read_ticks
     raise BacktestError(f"unknown tick source {source!r}: sim or store", field="ticks")

@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .data import tick_source
+
 if TYPE_CHECKING:
     from .model import Order, _Broker
 
@@ -103,8 +105,6 @@ class PathFiller:
             if self._times_msc is None:
                 raise ValueError('intrabar="ticks" needs bars on a DatetimeIndex')
             if isinstance(ticks, str):
-                from .data import tick_source
-
                 ticks = tick_source(ticks)
         self._ticks: TickSource | None = ticks  # type: ignore[assignment]
         self._cache: dict[str, tuple[int, int, Any]] = {}

@@ -22,6 +22,7 @@ the bars, commission per lot, swaps, margin by leverage; see ``accounts``), and 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import warnings
@@ -30,19 +31,18 @@ from collections.abc import Callable, Mapping, Sequence
 from difflib import get_close_matches
 from itertools import chain
 from numbers import Number
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .accounts import FULL_EQUITY, Account, Instrument, MT5Account, UnitsAccount, instrument, rollover_nights
+from .accounts import Account, Instrument, MT5Account, UnitsAccount, instrument, rollover_nights
 from .arrays import Data, Series
 from .data import frame_of, spread_points
 from .errors import BacktestError, LookAheadError, OrderError
 from .intrabar import INTRABAR_MODES, PathFiller, TickSource
-
-if TYPE_CHECKING:
-    from .stats import Stats
+from .optimize import optimize as search
+from .stats import Stats, compute_stats, records_frame
 
 __all__ = ["AccountView", "Backtest", "Order", "Position", "Strategy", "Trade"]
 
@@ -68,7 +68,7 @@ def _as_str(value: Any) -> str:
 
 
 def _talib_function(name: str) -> Callable[..., Any]:
-    import talib
+    import talib  # noqa: PLC0415  (TA-Lib takes a while to load: only when a strategy names a function)
 
     function = getattr(talib, name.upper(), None)
     if function is None or not callable(function):
@@ -730,7 +730,7 @@ class _Broker:
     def _aggregate(self) -> list[tuple[float, float, float]]:
         aggregates = self._aggregates
         if aggregates is None:
-            sums = [[0, 0, 0] for _ in self.symbols]
+            sums = [[0.0, 0.0, 0.0] for _ in self.symbols]
             units = self._units
             for trade in self.trades:
                 row = sums[trade._sym]
@@ -1002,7 +1002,7 @@ class _Broker:
         if self._units and -1 < size < 1:
             size = math.copysign(
                 int((self.margin_available * account.leverage * abs(size)) // per_unit_cost), size
-            )  # type: ignore[attr-defined]
+            )
             if not size:
                 self._cancel_for_margin(order, "the relative-sized order")
                 return False
@@ -1032,7 +1032,7 @@ class _Broker:
     def _affordable(self, sym: int, need: float, adjusted: float, per_unit_cost: float) -> bool:
         account = self.account
         if self._units:
-            return not abs(need) * per_unit_cost > self.margin_available * account.leverage  # type: ignore[attr-defined]
+            return not abs(need) * per_unit_cost > self.margin_available * account.leverage
         required = account.margin(sym, need, adjusted, self.i) + account.commission(sym, need, adjusted)
         return required <= self.margin_available
 
@@ -1313,8 +1313,6 @@ class Backtest:
         Returns backtesting.py's statistics (``stats["Sharpe Ratio"]``, ...) with ``_trades``,
         ``_equity_curve`` and ``_strategy``.
         """
-        from .stats import compute_stats
-
         strategy, broker, datas, indicators, start = self._prepare(params)
         length = len(broker.index)
         if self._compiles():
@@ -1324,10 +1322,8 @@ class Backtest:
         if finished and self._finalize_trades and start < length:
             for trade in reversed(broker.trades):
                 trade.close()
-            try:
+            with contextlib.suppress(_OutOfMoney):
                 broker.next(length - 1)
-            except _OutOfMoney:
-                pass
         elif finished and broker.trades and not self._finalize_trades:
             warnings.warn(
                 "Some trades remain open at the end of backtest. Use `Backtest(..., finalize_trades=True)` "
@@ -1351,7 +1347,7 @@ class Backtest:
         """Whether ``run`` takes the compiled path (see ``signals``)."""
         if self._engine == "events":
             return False
-        from .signals import SignalStrategy
+        from .signals import SignalStrategy  # noqa: PLC0415  (signals builds on this module)
 
         supported = (
             issubclass(self._strategy, SignalStrategy)
@@ -1369,8 +1365,7 @@ class Backtest:
         return supported
 
     def _run_compiled(self, strategy: Any, account: UnitsAccount, start: int) -> Stats:
-        from .signals import run_compiled
-        from .stats import compute_stats, records_frame
+        from .signals import run_compiled  # noqa: PLC0415  (signals builds on this module)
 
         records, equity, cash = run_compiled(
             strategy,
@@ -1381,7 +1376,7 @@ class Backtest:
             trade_on_close=self._options["trade_on_close"],
             finalize=self._finalize_trades,
         )
-        curve = pd.Series(equity).bfill().fillna(cash).to_numpy()
+        curve = np.asarray(pd.Series(equity).bfill().fillna(cash), dtype=np.float64)
         return compute_stats(
             trades=records_frame(records, self.data.index, strategy),
             equity=curve,
@@ -1392,9 +1387,7 @@ class Backtest:
 
     def optimize(self, **kwargs: Any) -> Any:
         """Search the strategy's parameters; see ``mt5gateway.research.optimize.optimize``."""
-        from .optimize import optimize
-
-        return optimize(self, **kwargs)
+        return search(self, **kwargs)
 
     def evolve(self, **changes: Any) -> Backtest:
         """A copy of this backtest over other data or options (``data=...``, ``cash=...``)."""
@@ -1507,8 +1500,8 @@ def _aligned(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     start = max(index[0] for index in indexes)
     union = union[union >= start]
     aligned: dict[str, pd.DataFrame] = {}
-    for name, frame in frames.items():
-        frame = frame.reindex(union)
+    for name, original in frames.items():
+        frame = original.reindex(union)
         close = frame["Close"].ffill()
         missing = frame["Open"].isna()
         for col in ("Open", "High", "Low"):

@@ -32,19 +32,24 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .accounts import UnitsAccount
 from .compiled import SUMMARY_FIELDS, simulate_many
 from .errors import BacktestError
+from .stats import KEYS, compute_stats
 
 if TYPE_CHECKING:
     from .model import Backtest
     from .stats import Stats
 
 __all__ = ["WalkForward", "optimize", "parameter_grid", "walk_forward"]
+
+_simulate_many: Any = simulate_many  # Numba's dispatcher, called with plain arrays and scalars
 
 Params = dict[str, Any]
 Maximize = str | Callable[[pd.Series], float]
@@ -68,7 +73,9 @@ def _values(name: str, values: Any) -> list[Any]:
     return listed
 
 
-def parameter_grid(ranges: Mapping[str, Any], constraint: Callable[[Any], bool] | None = None) -> list[Params]:
+def parameter_grid(
+    ranges: Mapping[str, Any], constraint: Callable[[Any], bool] | None = None
+) -> list[Params]:
     """Every combination of ``ranges`` that ``constraint`` admits, in grid order."""
     names = list(ranges)
     columns = [_values(name, ranges[name]) for name in names]
@@ -120,8 +127,6 @@ def _progress(total: int, enabled: bool | ProgressHook, label: str) -> Iterator[
     if not enabled or total <= 1:
         yield lambda done, total_: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -208,10 +213,11 @@ class _Runner:
         return [score for batch in results for score in batch]
 
     def _dask_scores(self, combos: Sequence[Params]) -> list[float]:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client  # noqa: PLC0415  (Dask only when a scheduler is given)
+        from distributed import as_completed as dask_completed  # noqa: PLC0415  (the same)
 
         if self._client is None:
-            self._client = self.scheduler if isinstance(self.scheduler, Client) else Client(self.scheduler)
+            self._client = self.scheduler if isinstance(self.scheduler, Client) else Client(self.scheduler)  # type: ignore[no-untyped-call]
             self._remote_backtest = self._client.scatter(self.backtest, broadcast=True)
         workers = max(1, len(self._client.scheduler_info().get("workers", {})))
         batches = _batches(combos, workers)
@@ -221,7 +227,7 @@ class _Runner:
         ]
         position = {future.key: k for k, future in enumerate(futures)}
         results: list[list[float]] = [[] for _ in batches]
-        for future in dask_completed(futures):
+        for future in dask_completed(futures):  # type: ignore[no-untyped-call]
             k = position[future.key]
             results[k] = future.result()
             self._advance(len(batches[k]))
@@ -230,11 +236,13 @@ class _Runner:
     def _compiled_scores(self, combos: Sequence[Params]) -> list[float]:
         backtest = self.backtest
         frame = backtest.data
-        prices = [np.ascontiguousarray(frame[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")]
+        prices = [
+            np.ascontiguousarray(frame[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")
+        ]
         length = len(frame)
-        from .accounts import UnitsAccount
-
-        account = UnitsAccount(spread=backtest._spread, commission=backtest._commission, margin=backtest._margin)
+        account = UnitsAccount(
+            spread=backtest._spread, commission=backtest._commission, margin=backtest._margin
+        )
         fixed, rate = account.commission_terms() or (0.0, 0.0)
         field = SUMMARY_FIELDS.index(str(self.maximize))
         trades_field = SUMMARY_FIELDS.index("# Trades")
@@ -252,11 +260,19 @@ class _Runner:
                 entries[row], exits[row], starts[row] = entry, closing, start
                 stops.append((sl, tp))
             with_stops = any(len(sl) for sl, _ in stops)
-            sls = np.vstack([sl if len(sl) else np.full(length, np.nan) for sl, _ in stops]) if with_stops else np.empty((0, 0))
-            tps = np.vstack([tp if len(tp) else np.full(length, np.nan) for _, tp in stops]) if with_stops else np.empty((0, 0))
+            sls = (
+                np.vstack([sl if len(sl) else np.full(length, np.nan) for sl, _ in stops])
+                if with_stops
+                else np.empty((0, 0))
+            )
+            tps = (
+                np.vstack([tp if len(tp) else np.full(length, np.nan) for _, tp in stops])
+                if with_stops
+                else np.empty((0, 0))
+            )
             summaries = np.empty((len(part), len(SUMMARY_FIELDS)))
             errors = np.empty((len(part), 2), dtype=np.int64)
-            simulate_many(
+            _simulate_many(
                 *prices, entries, exits, sls, tps, starts, float(backtest._cash), float(account.spread), float(fixed),
                 float(rate), float(account.leverage), bool(backtest._options["trade_on_close"]),
                 bool(backtest._finalize_trades), summaries, errors,
@@ -273,13 +289,15 @@ class _Runner:
 
 def _maximize_of(maximize: Maximize) -> Maximize:
     if isinstance(maximize, str):
-        from .stats import KEYS
-
         if maximize not in KEYS:
-            raise BacktestError(f"maximize {maximize!r} is not a statistic; one of: {', '.join(KEYS)}", field="maximize")
+            raise BacktestError(
+                f"maximize {maximize!r} is not a statistic; one of: {', '.join(KEYS)}", field="maximize"
+            )
         return maximize
     if not callable(maximize):
-        raise BacktestError("maximize must be a statistic's name or a function of the statistics", field="maximize")
+        raise BacktestError(
+            "maximize must be a statistic's name or a function of the statistics", field="maximize"
+        )
     return maximize
 
 
@@ -316,9 +334,13 @@ def optimize(
     if constraint is not None and not callable(constraint):
         raise BacktestError("constraint must be a function of the parameters", field="constraint")
     if method == "grid":
-        tried, scores = _grid(backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress)
+        tried, scores = _grid(
+            backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress
+        )
     elif method == "optuna":
-        tried, scores = _optuna(backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress)
+        tried, scores = _optuna(
+            backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress
+        )
     else:
         raise BacktestError(f"method must be 'grid' or 'optuna', not {method!r}", field="method")
     names = list(ranges)
@@ -328,10 +350,7 @@ def optimize(
         name=maximize if isinstance(maximize, str) else getattr(maximize, "__name__", "score"),
         dtype=float,
     )
-    if heatmap.isna().all():
-        best = tried[0]
-    else:
-        best = tried[int(np.nanargmax(heatmap.to_numpy()))]
+    best = tried[0] if heatmap.isna().all() else tried[int(np.nanargmax(heatmap.to_numpy()))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = backtest.run(**best)
@@ -355,7 +374,9 @@ def _grid(
     if max_tries is not None:
         count = int(max_tries * len(combos)) if 0 < max_tries <= 1 else int(max_tries)
         if count < len(combos):
-            chosen = np.random.default_rng(random_state).choice(len(combos), size=max(1, count), replace=False)
+            chosen = np.random.default_rng(random_state).choice(
+                len(combos), size=max(1, count), replace=False
+            )
             combos = [combos[k] for k in sorted(chosen)]
     with (
         _progress(len(combos), progress, "Backtest.optimize") as advance,
@@ -386,11 +407,15 @@ def _optuna(
     scheduler: Any,
     progress: bool | ProgressHook,
 ) -> tuple[list[Params], list[float]]:
-    import optuna
+    import optuna  # noqa: PLC0415  (Optuna only for method='optuna')
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     grid_size = math.prod(len(_values(n, v)) for n, v in ranges.items())
-    tries = 200 if max_tries is None else (max(1, int(max_tries * grid_size)) if 0 < max_tries <= 1 else int(max_tries))
+    tries = (
+        200
+        if max_tries is None
+        else (max(1, int(max_tries * grid_size)) if 0 < max_tries <= 1 else int(max_tries))
+    )
     tries = min(tries, grid_size)
     space = {name: _optuna_space(name, _values(name, values)) for name, values in ranges.items()}
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state))
@@ -400,7 +425,9 @@ def _optuna(
     stalls = 0
     with (
         _progress(tries, progress, "Backtest.optimize (optuna)") as advance,
-        _Runner(backtest, maximize, workers=workers, scheduler=scheduler, on_progress=lambda d, t: None) as runner,
+        _Runner(
+            backtest, maximize, workers=workers, scheduler=scheduler, on_progress=lambda d, t: None
+        ) as runner,
     ):
         while len(tried) < tries and stalls < 10 * tries:
             batch_size = min(max(1, runner.workers), tries - len(tried))
@@ -409,7 +436,11 @@ def _optuna(
             fresh: list[Params] = []
             for params in asked:
                 key = tuple(params.values())
-                if key not in seen and (constraint is None or constraint(_AttrDict(params))) and params not in fresh:
+                if (
+                    key not in seen
+                    and (constraint is None or constraint(_AttrDict(params)))
+                    and params not in fresh
+                ):
                     fresh.append(params)
             for params, score in zip(fresh, runner.scores(fresh), strict=True):
                 seen[tuple(params.values())] = score
@@ -417,12 +448,12 @@ def _optuna(
                 scores.append(score)
             stalls += batch_size - len(fresh)
             for trial, params in zip(trials, asked, strict=True):
-                score = seen.get(tuple(params.values()))
+                found = seen.get(tuple(params.values()))
                 admissible = constraint is None or constraint(_AttrDict(params))
-                if not admissible or score is None or math.isnan(score):
+                if not admissible or found is None or math.isnan(found):
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 else:
-                    study.tell(trial, score)
+                    study.tell(trial, found)
             advance(len(tried), tries)
     if not tried:
         raise BacktestError("no admissible parameter combination: the constraint refuses every one tried")
@@ -452,7 +483,8 @@ class WalkForward:
         """In-sample (mean over windows) beside out-of-sample (stitched), one row per statistic."""
         keys = [key for key in self.in_sample.index if key in self.stats.index]
         return pd.DataFrame(
-            {"in-sample (mean)": self.in_sample[keys], "out-of-sample": [self.stats[key] for key in keys]}, index=keys
+            {"in-sample (mean)": self.in_sample[keys], "out-of-sample": [self.stats[key] for key in keys]},
+            index=keys,
         )
 
 
@@ -468,7 +500,7 @@ def _span(frame: pd.DataFrame, value: int | str | pd.Timedelta, what: str) -> in
         index = frame.index
         if not isinstance(index, pd.DatetimeIndex):
             raise BacktestError(f"{what} as a duration needs bars on a DatetimeIndex")
-        bars = int(np.searchsorted(index, index[0] + duration))
+        bars = int(index.searchsorted(index[0] + duration))
     if bars < 2:
         raise BacktestError(f"{what} must span at least 2 bars, got {bars}", field=what)
     return bars
@@ -491,8 +523,6 @@ def walk_forward(
     **ranges: Any,
 ) -> WalkForward:
     """Rolling (or ``anchored``) in-sample optimisation, each followed by an out-of-sample run."""
-    from .stats import compute_stats
-
     if len(backtest._symbols) != 1:
         raise BacktestError("walk-forward runs one symbol's bars")
     _check_ranges(backtest, ranges)
@@ -511,19 +541,22 @@ def walk_forward(
     while first + train_bars + test_bars <= len(frame):
         begin = 0 if anchored else first
         split, end = first + train_bars, first + train_bars + test_bars
-        result = optimize(
-            backtest.evolve(data=frame.iloc[begin:split]),
-            maximize=maximize,
-            method=method,
-            max_tries=max_tries,
-            constraint=constraint,
-            random_state=random_state,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-            **ranges,
+        result = cast(
+            "Stats",
+            optimize(
+                backtest.evolve(data=frame.iloc[begin:split]),
+                maximize=maximize,
+                method=method,
+                max_tries=max_tries,
+                constraint=constraint,
+                random_state=random_state,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                **ranges,
+            ),
         )
-        best = result["_strategy"]._params  # type: ignore[index]
+        best = result["_strategy"]._params
         window = frame.iloc[split:end]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -546,16 +579,23 @@ def walk_forward(
         }
         for key in dict.fromkeys((*_WINDOW_KEYS, score_name)):
             if key in result.index:
-                row[f"IS {key}"] = result[key]  # type: ignore[index]
+                row[f"IS {key}"] = result[key]
                 row[f"OOS {key}"] = outside[key]
         rows.append(row)
-        in_sample.append(result)  # type: ignore[arg-type]
+        in_sample.append(result)
         first += test_bars
     stitched = compute_stats(
-        trades=pd.concat(trades, ignore_index=True), equity=np.concatenate(curves), ohlc=pd.concat(tested), strategy=None
+        trades=pd.concat(trades, ignore_index=True),
+        equity=np.concatenate(curves),
+        ohlc=pd.concat(tested),
+        strategy=None,
     )
     numbers = [
-        {key: value for key, value in stats.items() if isinstance(value, int | float | np.number) and not isinstance(value, bool)}
+        {
+            key: value
+            for key, value in stats.items()
+            if isinstance(value, int | float | np.number) and not isinstance(value, bool)
+        }
         for stats in in_sample
     ]
     means = pd.DataFrame(numbers).mean()

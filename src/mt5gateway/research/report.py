@@ -61,7 +61,9 @@ def _equity_svg(curve: pd.DataFrame) -> str:
     deepest = float(np.nanmax(drawdown)) or 1.0
     dd_ys = height + 10 + drawdown[idx] / deepest * (dd_height - 20)
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
-    area = f"{xs[0]:.1f},{height + 10} " + " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, dd_ys, strict=True))
+    area = f"{xs[0]:.1f},{height + 10} " + " ".join(
+        f"{x:.1f},{y:.1f}" for x, y in zip(xs, dd_ys, strict=True)
+    )
     area += f" {xs[-1]:.1f},{height + 10}"
     labels = (
         f'<text x="4" y="20" font-size="11">{equity.max():,.0f}</text>'
@@ -90,7 +92,9 @@ def _candles(bars: pd.DataFrame) -> pd.DataFrame:
             "key": keys,
         }
     )
-    candles = frame.groupby("key").agg(Open=("Open", "first"), High=("High", "max"), Low=("Low", "min"), Close=("Close", "last"))
+    candles = frame.groupby("key").agg(
+        Open=("Open", "first"), High=("High", "max"), Low=("Low", "min"), Close=("Close", "last")
+    )
     candles["first_bar"] = np.arange(len(candles)) * group
     candles.attrs["group"] = group
     return candles
@@ -105,38 +109,46 @@ def _trades_svg(bars: pd.DataFrame, trades: pd.DataFrame) -> str:
     slot = (WIDTH - 70) / max(1, count)
 
     def x_of(bar: float) -> float:
-        return 50 + (bar / group + 0.5) * slot
+        return float(50 + (bar / group + 0.5) * slot)
 
     def y_of(price: float) -> float:
         return float(_scale(np.array([price]), low, high, 15, height - 15)[0])
 
     parts = [f'<svg width="{WIDTH}" height="{height}" role="img" aria-label="candles and trades">']
     body = max(1.0, slot * 0.6)
-    for k, row in enumerate(candles.itertuples()):
+    opens, highs, lows, closes = (
+        candles[col].to_numpy(dtype=float).tolist() for col in ("Open", "High", "Low", "Close")
+    )
+    for k, (open_, top_price, bottom_price, close) in enumerate(zip(opens, highs, lows, closes, strict=True)):
         x = 50 + (k + 0.5) * slot
-        color = "#26a69a" if row.Close >= row.Open else "#ef5350"
-        top, bottom = y_of(max(row.Open, row.Close)), y_of(min(row.Open, row.Close))
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_of(row.High):.1f}" y2="{y_of(row.Low):.1f}" stroke="{color}"/>')
+        color = "#26a69a" if close >= open_ else "#ef5350"
+        top, bottom = y_of(max(open_, close)), y_of(min(open_, close))
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_of(top_price):.1f}" y2="{y_of(bottom_price):.1f}" stroke="{color}"/>'
+        )
         parts.append(
             f'<rect x="{x - body / 2:.1f}" y="{top:.1f}" width="{body:.1f}" height="{max(0.8, bottom - top):.1f}" fill="{color}"/>'
         )
-    for trade in trades.itertuples():
-        won = trade.PnL > 0
-        color = "#137333" if won else "#b3261e"
-        x1, y1 = x_of(trade.EntryBar), y_of(trade.EntryPrice)
-        x2, y2 = x_of(trade.ExitBar), y_of(trade.ExitPrice)
+    for trade in trades.to_dict(orient="records"):
+        size, pnl = float(trade["Size"]), float(trade["PnL"])
+        entry_price, exit_price = float(trade["EntryPrice"]), float(trade["ExitPrice"])
+        color = "#137333" if pnl > 0 else "#b3261e"
+        x1, y1 = x_of(int(trade["EntryBar"])), y_of(entry_price)
+        x2, y2 = x_of(int(trade["ExitBar"])), y_of(exit_price)
         tip = html.escape(
-            f"{'long' if trade.Size > 0 else 'short'} {abs(trade.Size):g} at {trade.EntryPrice:g} "
-            f"({trade.EntryTime}) -> {trade.ExitPrice:g} ({trade.ExitTime}): PnL {trade.PnL:,.2f}"
+            f"{'long' if size > 0 else 'short'} {abs(size):g} at {entry_price:g} "
+            f"({trade['EntryTime']}) -> {exit_price:g} ({trade['ExitTime']}): PnL {pnl:,.2f}"
         )
-        marker = "M0,-6 L5,3 L-5,3 Z" if trade.Size > 0 else "M0,6 L5,-3 L-5,-3 Z"
+        marker = "M0,-6 L5,3 L-5,3 Z" if size > 0 else "M0,6 L5,-3 L-5,-3 Z"
         parts.append(
             f'<g><title>{tip}</title><line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
             f'stroke="{color}" stroke-dasharray="3,2"/>'
             f'<path d="{marker}" transform="translate({x1:.1f},{y1:.1f})" fill="{color}"/>'
             f'<circle cx="{x2:.1f}" cy="{y2:.1f}" r="3" fill="none" stroke="{color}"/></g>'
         )
-    parts.append(f'<text x="4" y="20" font-size="11">{high:g}</text><text x="4" y="{height - 8}" font-size="11">{low:g}</text>')
+    parts.append(
+        f'<text x="4" y="20" font-size="11">{high:g}</text><text x="4" y="{height - 8}" font-size="11">{low:g}</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -154,9 +166,9 @@ def _trades_table(trades: pd.DataFrame) -> str:
     columns = [c for c in trades.columns if not str(c).startswith(("Entry_", "Exit_"))]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
-    for row in trades[columns].itertuples(index=False):
-        cells = "".join(f"<td>{_fmt(value)}</td>" for value in row)
-        style = "win" if getattr(row, "PnL", 0) > 0 else "loss"
+    for row in trades[columns].to_dict(orient="records"):
+        cells = "".join(f"<td>{_fmt(value)}</td>" for value in row.values())
+        style = "win" if float(row.get("PnL", 0)) > 0 else "loss"
         body.append(f'<tr class="{style}">{cells}</tr>')
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
 
@@ -168,9 +180,9 @@ def html_report(stats: pd.Series, bars: pd.DataFrame, *, title: str | None = Non
     trades = stats["_trades"]
     span = f"{stats['Start']} — {stats['End']} · {len(bars):,} bars · {len(trades):,} trades"
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{heading}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{heading}</h1><div class=\"sub\">{html.escape(span)}</div>"
+        f'<h1>{heading}</h1><div class="sub">{html.escape(span)}</div>'
         f"<h2>Equity and drawdown</h2>{_equity_svg(stats['_equity_curve'])}"
         f"<h2>Trades on the candles</h2>{_trades_svg(bars, trades)}"
         f"<h2>Statistics</h2>{_stats_table(stats)}"

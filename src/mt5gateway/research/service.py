@@ -8,6 +8,9 @@ records its progress, then the statistics, trades, equity curve and HTML report,
 ``failed`` with the reason; jobs a stopped gateway left running are failed the same way at the next
 start, and pending ones run then.
 
+Imports of the backtester happen inside the functions that need them: the gateway builds this
+service at start-up, and pandas, Numba and TA-Lib load only in the worker processes.
+
 Strategies: a built-in by name, or ``file:NAME.py[:CLASS]`` from ``ResearchSettings.strategies_dir``
 (files the operator registered there; nothing is uploaded).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import multiprocessing
 import os
 import signal
@@ -50,7 +54,9 @@ class BacktestSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strategy: str = Field(min_length=1, max_length=200, description="sma_cross, rsi_reversion or file:NAME.py[:CLASS]")
+    strategy: str = Field(
+        min_length=1, max_length=200, description="sma_cross, rsi_reversion or file:NAME.py[:CLASS]"
+    )
     symbol: str = Field(default="EURUSD", min_length=1, max_length=32)
     timeframe: str = Field(default="H1", min_length=2, max_length=16)
     start: str = Field(description="first day or time (UTC), e.g. 2024-01-01", max_length=40)
@@ -78,7 +84,7 @@ class BacktestSpec(BaseModel):
 
 
 def _strategy(spec: BacktestSpec, strategies_dir: Path | None) -> type[Any]:
-    from .strategies import BUILT_IN, strategy_class
+    from .strategies import BUILT_IN, strategy_class  # noqa: PLC0415  (see the module docstring)
 
     if spec.strategy in BUILT_IN:
         return BUILT_IN[spec.strategy]
@@ -89,22 +95,27 @@ def _strategy(spec: BacktestSpec, strategies_dir: Path | None) -> type[Any]:
         )
     name, _, klass = spec.strategy.removeprefix("file:").partition(":")
     if strategies_dir is None:
-        raise BacktestError("no strategy files are registered on this gateway (research.strategies_dir)", field="strategy")
+        raise BacktestError(
+            "no strategy files are registered on this gateway (research.strategies_dir)", field="strategy"
+        )
     if Path(name).name != name or not name.endswith(".py"):
         raise BacktestError(f"a registered strategy is a file name NAME.py, not {name!r}", field="strategy")
     return strategy_class(f"{strategies_dir / name}" + (f":{klass}" if klass else ""))
 
 
 def _ranges(spec: BacktestSpec) -> dict[str, list[Any]]:
-    from .cli import parse_range
+    from .cli import parse_range  # noqa: PLC0415  (see the module docstring)
 
-    return {name: parse_range(value) if isinstance(value, str) else list(value) for name, value in spec.optimize.items()}
+    return {
+        name: parse_range(value) if isinstance(value, str) else list(value)
+        for name, value in spec.optimize.items()
+    }
 
 
 def check_spec(spec: BacktestSpec, strategies_dir: Path | None) -> None:
     """Refuse, with the reason, a job that cannot run (before it is stored)."""
-    from .data import parse_time, timeframe_seconds
-    from .stats import KEYS
+    from .data import parse_time, timeframe_seconds  # noqa: PLC0415  (see the module docstring)
+    from .stats import KEYS  # noqa: PLC0415  (see the module docstring)
 
     strategy = _strategy(spec, strategies_dir)
     known = strategy.parameters()
@@ -131,7 +142,7 @@ def _now_msc() -> int:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, float | np.floating):
-        return None if value != value or value in (np.inf, -np.inf) else float(value)
+        return None if math.isnan(value) or value in (np.inf, -np.inf) else float(value)
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -140,13 +151,13 @@ def _json_value(value: Any) -> Any:
         return value.total_seconds()
     if hasattr(value, "isoformat"):  # a Timestamp
         return value.isoformat()
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return str(value)
 
 
 def _results(stats: pd.Series, bars: pd.DataFrame) -> dict[str, str]:
-    from .report import html_report
+    from .report import html_report  # noqa: PLC0415  (see the module docstring)
 
     scalars = {str(k): _json_value(v) for k, v in stats.items() if not str(k).startswith("_")}
     strategy = stats["_strategy"]
@@ -173,7 +184,9 @@ def run_job(store_url: str | None, job_id: str, strategies_dir: str | None) -> N
 
     def update(**values: Any) -> None:
         with engine.begin() as connection:
-            connection.execute(sa.update(table).where(table.c.id == job_id).values(updated_msc=_now_msc(), **values))
+            connection.execute(
+                sa.update(table).where(table.c.id == job_id).values(updated_msc=_now_msc(), **values)
+            )
 
     try:
         with engine.connect() as connection:
@@ -198,8 +211,8 @@ def run_job(store_url: str | None, job_id: str, strategies_dir: str | None) -> N
 
 
 def _run(spec: BacktestSpec, strategies_dir: Path | None, progress: Any) -> tuple[pd.Series, pd.DataFrame]:
-    from .data import bars
-    from .model import Backtest
+    from .data import bars  # noqa: PLC0415  (see the module docstring)
+    from .model import Backtest  # noqa: PLC0415  (see the module docstring)
 
     strategy = _strategy(spec, strategies_dir)
     data = bars(spec.symbol, spec.timeframe, spec.start, spec.end, source=spec.source, seed=spec.seed)
@@ -224,12 +237,16 @@ def _run(spec: BacktestSpec, strategies_dir: Path | None, progress: Any) -> tupl
         if spec.optimize:
             ranges = {**{k: [v] for k, v in spec.params.items()}, **_ranges(spec)}
             stats = backtest.optimize(
-                maximize=spec.maximize, method=spec.method, max_tries=spec.max_tries, progress=progress, **ranges
+                maximize=spec.maximize,
+                method=spec.method,
+                max_tries=spec.max_tries,
+                progress=progress,
+                **ranges,
             )
         else:
             backtest.progress = progress
             stats = backtest.run(**spec.params)
-    return stats, data  # type: ignore[return-value]
+    return stats, data
 
 
 def _death(exitcode: int | None) -> str:
@@ -301,7 +318,9 @@ class BacktestService:
         strategies_dir = str(self.settings.strategies_dir) if self.settings.strategies_dir else None
         while True:
             job_id = await self._queue.get()
-            process = context.Process(target=run_job, args=(self._store_url, job_id, strategies_dir), daemon=True)
+            process = context.Process(
+                target=run_job, args=(self._store_url, job_id, strategies_dir), daemon=True
+            )
             try:
                 await asyncio.to_thread(process.start)
                 self._processes[job_id] = process
@@ -358,7 +377,16 @@ class BacktestService:
     async def get(self, job_id: str) -> dict[str, Any]:
         """A job's state, progress, request and (once done) statistics or (failed) error."""
         row = await asyncio.to_thread(
-            self._row, job_id, "id", "state", "progress", "request", "error", "stats", "created_msc", "updated_msc"
+            self._row,
+            job_id,
+            "id",
+            "state",
+            "progress",
+            "request",
+            "error",
+            "stats",
+            "created_msc",
+            "updated_msc",
         )
         return {
             "id": row.id,

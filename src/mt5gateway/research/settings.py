@@ -14,7 +14,10 @@ class ResearchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    workers: int = Field(default=2, ge=1, le=64, description="backtest jobs running at once, one process each")
+    workers: int = Field(
+        default=2, ge=1, le=64, description="backtest jobs running at once, one process each"
+    )
     strategies_dir: Path | None = Field(
-        default=None, description="folder of registered strategy files (file:NAME.py[:CLASS]); none by default"
+        default=None,
+        description="folder of registered strategy files (file:NAME.py[:CLASS]); none by default",
     )

@@ -20,6 +20,7 @@ with the event loop otherwise; ``engine="events"`` forces the loop. Both give th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .compiled import ERROR_LONG_STOPS, TRADE_DTYPE, simulate
-from .errors import OrderError
+from .errors import BacktestError, OrderError
 from .model import Strategy
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 
     from .accounts import UnitsAccount
 
-__all__ = ["SignalStrategy"]
+__all__ = ["SignalStrategy", "run_compiled"]
+
+_simulate: Any = simulate  # Numba's dispatcher, called with plain arrays and scalars
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -45,8 +48,6 @@ def _line(values: Any, length: int, what: str) -> FloatArray:
     if array.ndim == 0:
         array = np.full(length, float(array))
     if array.shape != (length,):
-        from .errors import BacktestError
-
         raise BacktestError(f"{what} must be one value per bar ({length}), got shape {array.shape}")
     return array
 
@@ -66,7 +67,7 @@ class SignalStrategy(Strategy):
     def set_signal(
         self,
         entry_size: Sequence[float] | Any,
-        exit: Sequence[bool] | Any = None,  # noqa: A002  (the signal's name)
+        exit: Sequence[bool] | Any = None,
         *,
         sl: Sequence[float] | Any = None,
         tp: Sequence[float] | Any = None,
@@ -77,19 +78,19 @@ class SignalStrategy(Strategy):
         entry = _line(entry_size, length, "entry_size")
         sizes = np.abs(entry[np.isfinite(entry) & (entry != 0)])
         if len(sizes) and not np.all((sizes < 1) | (np.round(sizes) == sizes)):
-            from .errors import OrderError
-
             raise OrderError("entry sizes must be fractions in (0, 1) or whole numbers of units")
         closing = np.zeros(length) if exit is None else _line(exit, length, "exit")
-        options = {"plot": plot, "overlay": False, "scatter": True}
-        self._signal_entry = self.I(lambda: entry, name="entry size", **options)
-        self._signal_exit = self.I(lambda: closing, name="exit", **options)
+        self._signal_entry = self._signal_line(entry, "entry size", plot)
+        self._signal_exit = self._signal_line(closing, "exit", plot)
         if sl is not None:
             stop_loss = _line(sl, length, "sl")
-            self._signal_sl = self.I(lambda: np.where(stop_loss == 0, np.nan, stop_loss), name="sl", **options)
+            self._signal_sl = self._signal_line(np.where(stop_loss == 0, np.nan, stop_loss), "sl", plot)
         if tp is not None:
             take_profit = _line(tp, length, "tp")
-            self._signal_tp = self.I(lambda: np.where(take_profit == 0, np.nan, take_profit), name="tp", **options)
+            self._signal_tp = self._signal_line(np.where(take_profit == 0, np.nan, take_profit), "tp", plot)
+
+    def _signal_line(self, values: FloatArray, name: str, plot: bool) -> Any:
+        return self.I(lambda: values, name=name, plot=plot, overlay=False, scatter=True)
 
     def init(self) -> None:
         """Compute the signals and call ``set_signal``."""
@@ -97,7 +98,7 @@ class SignalStrategy(Strategy):
     def next(self) -> None:
         """Act on this bar's signals (the event loop's version of the compiled rules)."""
         wanted = float(self._signal_entry[-1])
-        if wanted != wanted:  # NaN
+        if math.isnan(wanted):  # NaN
             wanted = 0.0
         position = self.position
         held = position.size
@@ -107,14 +108,12 @@ class SignalStrategy(Strategy):
             sl = float(self._signal_sl[-1]) if self._signal_sl is not None else np.nan
             tp = float(self._signal_tp[-1]) if self._signal_tp is not None else np.nan
             place = self.buy if wanted > 0 else self.sell
-            place(size=abs(wanted), sl=None if sl != sl else sl, tp=None if tp != tp else tp)
+            place(size=abs(wanted), sl=None if math.isnan(sl) else sl, tp=None if math.isnan(tp) else tp)
 
     def signals(self) -> tuple[FloatArray, npt.NDArray[np.bool_], FloatArray, FloatArray]:
         """The signal arrays right after ``init`` (entry sizes, exits, SL, TP; SL and TP empty when
         neither was given)."""
         if self._signal_entry is None:
-            from .errors import BacktestError
-
             raise BacktestError(f"{type(self).__name__}.init() must call self.set_signal(...)")
         entry = np.asarray(self._signal_entry, dtype=float)
         closing = np.asarray(self._signal_exit, dtype=float) != 0
@@ -145,11 +144,13 @@ def run_compiled(
     start, the final cash). An invalid order raises the event loop's ``OrderError``."""
     fixed, rate = account.commission_terms() or (0.0, 0.0)
     entry, closing, sl, tp = strategy.signals()
-    prices = [np.ascontiguousarray(frame[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")]
+    prices = [
+        np.ascontiguousarray(frame[col].to_numpy(dtype=float)) for col in ("Open", "High", "Low", "Close")
+    ]
     equity = np.full(len(frame), np.nan)
     records = np.empty(len(frame), dtype=TRADE_DTYPE)
     # plain floats and bools: one compiled signature, cached across runs and processes
-    count, bad_bar, code, left = simulate(
+    count, bad_bar, code, left = _simulate(
         *prices, entry, closing, sl, tp, int(start), float(cash), float(account.spread), float(fixed),
         float(rate), float(account.leverage), bool(trade_on_close), bool(finalize), equity, records,
     )  # fmt: skip
@@ -158,7 +159,7 @@ def run_compiled(
         size = entry[bad_bar]
         price = account.adjusted_price(size, close)
         stop, take = (sl[bad_bar], tp[bad_bar]) if len(sl) else (np.nan, np.nan)
-        shown = [None if value != value else float(value) for value in (stop, take)]
+        shown = [None if math.isnan(value) else float(value) for value in (stop, take)]
         if code == ERROR_LONG_STOPS:
             raise OrderError(f"Long orders require: SL ({shown[0]}) < LIMIT ({price}) < TP ({shown[1]})")
         raise OrderError(f"Short orders require: TP ({shown[1]}) < LIMIT ({price}) < SL ({shown[0]})")

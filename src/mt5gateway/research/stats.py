@@ -18,6 +18,7 @@ deviation; a trade's return is its price move less its commissions as a share of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEYS",
-    "TRADE_COLUMNS", "Stats", "compute_stats", "drawdown_episodes", "records_frame", "trades_frame"]
+    "TRADE_COLUMNS",
+    "Stats",
+    "compute_stats",
+    "drawdown_episodes",
+    "records_frame",
+    "trades_frame",
+]
 
 KEYS = (
     "Start",
@@ -86,7 +93,7 @@ TRADE_COLUMNS = (
 )
 
 
-class Stats(pd.Series):  # type: ignore[type-arg]
+class Stats(pd.Series):
     """Statistics of one run; printed as an aligned table (frames abbreviated)."""
 
     @property
@@ -134,7 +141,9 @@ def _geometric_mean(returns: pd.Series) -> float:
     return float(np.exp(np.log(growth).sum() / (len(growth) or np.nan)) - 1)
 
 
-def trades_frame(trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False) -> pd.DataFrame:
+def trades_frame(
+    trades: Sequence[Trade], strategy: Strategy | None, *, by_symbol: bool = False
+) -> pd.DataFrame:
     """The closed trades as backtesting.py's ``_trades`` frame (plus ``Symbol`` and ``Swap`` when asked),
     with each indicator's value at entry and exit (``Entry_SMA(C,10)``, ...)."""
     frame = pd.DataFrame(
@@ -164,7 +173,7 @@ def records_frame(records: npt.NDArray[np.void], index: pd.Index, strategy: Stra
     """The ``_trades`` frame of the compiled path's ``TRADE_DTYPE`` records (the event loop's columns)."""
 
     def optional(values: npt.NDArray[np.float64]) -> list[float | None]:
-        return [None if value != value else float(value) for value in values.tolist()]
+        return [None if math.isnan(value) else float(value) for value in values.tolist()]
 
     frame = pd.DataFrame(
         {
@@ -190,7 +199,7 @@ def _completed(
 ) -> pd.DataFrame:
     """Duration, tags (and swaps), and each indicator's value at entry and exit."""
     frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
-    frame["Tag"] = tags
+    frame["Tag"] = pd.Series(tags, index=frame.index, dtype=object)
     if swaps is not None:
         frame["Swap"] = swaps
     if len(frame) and strategy is not None:
@@ -266,7 +275,7 @@ def compute_stats(
     dated = isinstance(index, pd.DatetimeIndex)
     if dated:
         freq_days = period.days
-        weekend_share = index.day_of_week.to_series().between(5, 6).mean()
+        weekend_share = pd.DatetimeIndex(index).day_of_week.to_series().between(5, 6).mean()
         annual_days = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if weekend_share > 2 / 7 * 0.6 else 252)
         rule = {7: "W", 31: "ME", 365: "YE"}.get(freq_days, "D")
         day_returns = equity_frame["Equity"].resample(rule).last().dropna().pct_change().dropna()

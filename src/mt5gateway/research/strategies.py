@@ -12,6 +12,7 @@ import inspect
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import talib
 
 from .errors import BacktestError
@@ -21,11 +22,11 @@ from .signals import SignalStrategy
 __all__ = ["BUILT_IN", "RsiReversion", "SmaCross", "strategy_class"]
 
 
-def _crossed_above(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def _crossed_above(first: npt.NDArray[np.float64], second: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     """True where ``first`` went from at or below ``second`` to above it."""
     above = first > second
     before = np.r_[False, (first <= second)[:-1]]
-    return above & before
+    return np.asarray(above & before, dtype=np.bool_)
 
 
 class SmaCross(SignalStrategy):
@@ -72,11 +73,14 @@ def strategy_class(spec: str) -> type[Strategy]:
     """A built-in by name, or ``FILE.py[:CLASS]`` loaded from a file; ``BacktestError`` otherwise."""
     if spec in BUILT_IN:
         return BUILT_IN[spec]
-    path_text, _, name = spec.partition(":") if spec.count(":") == 1 and not spec[1:3] == ":\\" else (spec, "", "")
+    path_text, _, name = (
+        spec.partition(":") if spec.count(":") == 1 and spec[1:3] != ":\\" else (spec, "", "")
+    )
     path = Path(path_text)
     if path.suffix != ".py":
         raise BacktestError(
-            f"unknown strategy {spec!r}: a built-in ({', '.join(BUILT_IN)}) or FILE.py[:CLASS]", field="strategy"
+            f"unknown strategy {spec!r}: a built-in ({', '.join(BUILT_IN)}) or FILE.py[:CLASS]",
+            field="strategy",
         )
     if not path.is_file():
         raise BacktestError(f"no strategy file {path}", field="strategy")
@@ -98,5 +102,7 @@ def strategy_class(spec: str) -> type[Strategy]:
             raise BacktestError(f"{path} defines no Strategy {name!r} (it has: {', '.join(found) or 'none'})")
         return found[name]
     if len(found) != 1:
-        raise BacktestError(f"{path} defines {len(found)} strategies ({', '.join(found)}): name one with :CLASS")
+        raise BacktestError(
+            f"{path} defines {len(found)} strategies ({', '.join(found)}): name one with :CLASS"
+        )
     return next(iter(found.values()))
