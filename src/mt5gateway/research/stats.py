@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -199,7 +199,7 @@ def _completed(
 ) -> pd.DataFrame:
     """Duration, tags (and swaps), and each indicator's value at entry and exit."""
     frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
-    frame["Tag"] = pd.Series(tags, index=frame.index, dtype=object)
+    frame["Tag"] = cast(Any, tags)  # a list, so pandas infers the column type as backtesting.py gets it
     if swaps is not None:
         frame["Swap"] = swaps
     if len(frame) and strategy is not None:
