@@ -25,15 +25,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from mt5gateway.errors import GatewayError
 
 from .data import bars
 from .errors import BacktestError
-from .model import Backtest
 from .optimize import walk_forward
 from .report import write_report
+from .service import BacktestOptions
 from .strategies import BUILT_IN, strategy_class
 
 __all__ = ["add_arguments", "parse_range", "parse_value", "run"]
@@ -186,6 +187,12 @@ def run(args: argparse.Namespace) -> int:
     except GatewayError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(
+            f"error: --{'-'.join(map(str, first['loc'])).replace('_', '-')}: {first['msg']}", file=sys.stderr
+        )
+        return 2
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -195,9 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     with _bar(progress, "loading bars") as _:
         data = _load(args)
-    backtest = Backtest(
-        data,
-        strategy,
+    options = BacktestOptions(
         cash=args.cash,
         commission=args.commission,
         spread=args.spread,
@@ -206,11 +211,12 @@ def _run(args: argparse.Namespace) -> int:
         hedging=args.hedging,
         exclusive_orders=args.exclusive_orders,
         finalize_trades=not args.keep_open,
-        symbol=args.symbol if args.mt5 else None,
+        mt5=args.mt5,
         leverage=args.leverage,
         intrabar=args.intrabar,
-        ticks=args.source if args.intrabar == "ticks" and args.source in ("sim", "store") else None,
     )
+    ticks = args.source if args.source in ("sim", "store") else None
+    backtest = options.backtest(data, strategy, symbol=args.symbol, ticks=ticks)
     search = {
         "maximize": args.maximize,
         "method": args.method,

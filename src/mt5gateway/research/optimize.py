@@ -333,14 +333,13 @@ def optimize(
     maximize = _maximize_of(maximize)
     if constraint is not None and not callable(constraint):
         raise BacktestError("constraint must be a function of the parameters", field="constraint")
+    search = _Search(
+        backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress
+    )
     if method == "grid":
-        tried, scores = _grid(
-            backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress
-        )
+        tried, scores = _grid(search)
     elif method == "optuna":
-        tried, scores = _optuna(
-            backtest, ranges, maximize, max_tries, constraint, random_state, workers, scheduler, progress
-        )
+        tried, scores = _optuna(search)
     else:
         raise BacktestError(f"method must be 'grid' or 'optuna', not {method!r}", field="method")
     names = list(ranges)
@@ -357,30 +356,48 @@ def optimize(
     return (stats, heatmap) if return_heatmap else stats
 
 
-def _grid(
-    backtest: Backtest,
-    ranges: Mapping[str, Any],
-    maximize: Maximize,
-    max_tries: float | None,
-    constraint: Callable[[Any], bool] | None,
-    random_state: int | None,
-    workers: int | None,
-    scheduler: Any,
-    progress: bool | ProgressHook,
-) -> tuple[list[Params], list[float]]:
-    combos = parameter_grid(ranges, constraint)
+@dataclass(frozen=True)
+class _Search:
+    """What one ``optimize`` call asked for (see its parameters)."""
+
+    backtest: Backtest
+    ranges: Mapping[str, Any]
+    maximize: Maximize
+    max_tries: float | None
+    constraint: Callable[[Any], bool] | None
+    random_state: int | None
+    workers: int | None
+    scheduler: Any
+    progress: bool | ProgressHook
+
+    def admits(self, params: Params) -> bool:
+        return self.constraint is None or bool(self.constraint(_AttrDict(params)))
+
+    def runner(self, on_progress: ProgressHook) -> _Runner:
+        return _Runner(
+            self.backtest,
+            self.maximize,
+            workers=self.workers,
+            scheduler=self.scheduler,
+            on_progress=on_progress,
+        )
+
+
+def _grid(search: _Search) -> tuple[list[Params], list[float]]:
+    combos = parameter_grid(search.ranges, search.constraint)
     if not combos:
         raise BacktestError("no admissible parameter combination: the constraint refuses every one")
+    max_tries = search.max_tries
     if max_tries is not None:
         count = int(max_tries * len(combos)) if 0 < max_tries <= 1 else int(max_tries)
         if count < len(combos):
-            chosen = np.random.default_rng(random_state).choice(
+            chosen = np.random.default_rng(search.random_state).choice(
                 len(combos), size=max(1, count), replace=False
             )
             combos = [combos[k] for k in sorted(chosen)]
     with (
-        _progress(len(combos), progress, "Backtest.optimize") as advance,
-        _Runner(backtest, maximize, workers=workers, scheduler=scheduler, on_progress=advance) as runner,
+        _progress(len(combos), search.progress, "Backtest.optimize") as advance,
+        search.runner(advance) as runner,
     ):
         runner.total = len(combos)
         return combos, runner.scores(combos)
@@ -396,20 +413,11 @@ def _optuna_space(name: str, values: list[Any]) -> Callable[[Any], Any]:
     return lambda trial: trial.suggest_categorical(name, values)
 
 
-def _optuna(
-    backtest: Backtest,
-    ranges: Mapping[str, Any],
-    maximize: Maximize,
-    max_tries: float | None,
-    constraint: Callable[[Any], bool] | None,
-    random_state: int | None,
-    workers: int | None,
-    scheduler: Any,
-    progress: bool | ProgressHook,
-) -> tuple[list[Params], list[float]]:
+def _optuna(search: _Search) -> tuple[list[Params], list[float]]:
     import optuna  # noqa: PLC0415  (Optuna only for method='optuna')
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ranges, max_tries = search.ranges, search.max_tries
     grid_size = math.prod(len(_values(n, v)) for n, v in ranges.items())
     tries = (
         200
@@ -418,16 +426,16 @@ def _optuna(
     )
     tries = min(tries, grid_size)
     space = {name: _optuna_space(name, _values(name, values)) for name, values in ranges.items()}
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state))
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=search.random_state)
+    )
     seen: dict[tuple[Any, ...], float] = {}
     tried: list[Params] = []
     scores: list[float] = []
     stalls = 0
     with (
-        _progress(tries, progress, "Backtest.optimize (optuna)") as advance,
-        _Runner(
-            backtest, maximize, workers=workers, scheduler=scheduler, on_progress=lambda d, t: None
-        ) as runner,
+        _progress(tries, search.progress, "Backtest.optimize (optuna)") as advance,
+        search.runner(lambda done, total: None) as runner,
     ):
         while len(tried) < tries and stalls < 10 * tries:
             batch_size = min(max(1, runner.workers), tries - len(tried))
@@ -436,11 +444,7 @@ def _optuna(
             fresh: list[Params] = []
             for params in asked:
                 key = tuple(params.values())
-                if (
-                    key not in seen
-                    and (constraint is None or constraint(_AttrDict(params)))
-                    and params not in fresh
-                ):
+                if key not in seen and search.admits(params) and params not in fresh:
                     fresh.append(params)
             for params, score in zip(fresh, runner.scores(fresh), strict=True):
                 seen[tuple(params.values())] = score
@@ -449,8 +453,7 @@ def _optuna(
             stalls += batch_size - len(fresh)
             for trial, params in zip(trials, asked, strict=True):
                 found = seen.get(tuple(params.values()))
-                admissible = constraint is None or constraint(_AttrDict(params))
-                if not admissible or found is None or math.isnan(found):
+                if not search.admits(params) or found is None or math.isnan(found):
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                 else:
                     study.tell(trial, found)

@@ -43,16 +43,57 @@ from .settings import ResearchSettings
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BacktestService", "BacktestSpec", "ResearchSettings", "run_job"]
+    from .model import Backtest
+
+__all__ = ["BacktestOptions", "BacktestService", "BacktestSpec", "ResearchSettings", "run_job"]
 
 JobStateName = Literal["pending", "running", "done", "failed"]
 ParamValue = int | float | bool | str
 
 
-class BacktestSpec(BaseModel):
-    """One backtest job: which strategy, over which bars, with which options and parameters."""
+class BacktestOptions(BaseModel):
+    """The account and fill options of a ``Backtest`` (its keyword arguments, by the same names)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cash: float = Field(default=10_000, gt=0)
+    commission: float = Field(default=0.0, ge=-0.1, description="a rate; money per lot and side with mt5")
+    spread: float = Field(default=0.0, ge=0, description="relative; points with mt5 (when bars have none)")
+    margin: float = Field(default=1.0, gt=0, le=1)
+    trade_on_close: bool = False
+    hedging: bool = False
+    exclusive_orders: bool = False
+    finalize_trades: bool = True
+    mt5: bool = Field(default=False, description="MT5 account: lots, contract size, ask/bid, swaps")
+    leverage: float = Field(default=100, gt=0)
+    intrabar: Literal["sl_first", "ohlc", "ticks"] = "sl_first"
+
+    def backtest(
+        self, data: pd.DataFrame, strategy: type[Any], *, symbol: str, ticks: str | None
+    ) -> Backtest:
+        """A ``Backtest`` of ``strategy`` over ``data`` with these options (``symbol`` for MT5 mode)."""
+        from .model import Backtest  # noqa: PLC0415  (see the module docstring)
+
+        return Backtest(
+            data,
+            strategy,
+            cash=self.cash,
+            commission=self.commission,
+            spread=self.spread,
+            margin=self.margin,
+            trade_on_close=self.trade_on_close,
+            hedging=self.hedging,
+            exclusive_orders=self.exclusive_orders,
+            finalize_trades=self.finalize_trades,
+            symbol=symbol if self.mt5 else None,
+            leverage=self.leverage,
+            intrabar=self.intrabar,
+            ticks=ticks if self.intrabar == "ticks" else None,
+        )
+
+
+class BacktestSpec(BacktestOptions):
+    """One backtest job: which strategy, over which bars, with which options and parameters."""
 
     strategy: str = Field(
         min_length=1, max_length=200, description="sma_cross, rsi_reversion or file:NAME.py[:CLASS]"
@@ -70,17 +111,6 @@ class BacktestSpec(BaseModel):
     maximize: str = "SQN"
     method: Literal["grid", "optuna"] = "grid"
     max_tries: float | None = Field(default=None, gt=0)
-    cash: float = Field(default=10_000, gt=0)
-    commission: float = Field(default=0.0, ge=-0.1)
-    spread: float = Field(default=0.0, ge=0)
-    margin: float = Field(default=1.0, gt=0, le=1)
-    trade_on_close: bool = False
-    hedging: bool = False
-    exclusive_orders: bool = False
-    finalize_trades: bool = True
-    mt5: bool = Field(default=False, description="MT5 account: lots, contract size, ask/bid, swaps")
-    leverage: float = Field(default=100, gt=0)
-    intrabar: Literal["sl_first", "ohlc", "ticks"] = "sl_first"
 
 
 def _strategy(spec: BacktestSpec, strategies_dir: Path | None) -> type[Any]:
@@ -212,26 +242,10 @@ def run_job(store_url: str | None, job_id: str, strategies_dir: str | None) -> N
 
 def _run(spec: BacktestSpec, strategies_dir: Path | None, progress: Any) -> tuple[pd.Series, pd.DataFrame]:
     from .data import bars  # noqa: PLC0415  (see the module docstring)
-    from .model import Backtest  # noqa: PLC0415  (see the module docstring)
 
     strategy = _strategy(spec, strategies_dir)
     data = bars(spec.symbol, spec.timeframe, spec.start, spec.end, source=spec.source, seed=spec.seed)
-    backtest = Backtest(
-        data,
-        strategy,
-        cash=spec.cash,
-        commission=spec.commission,
-        spread=spec.spread,
-        margin=spec.margin,
-        trade_on_close=spec.trade_on_close,
-        hedging=spec.hedging,
-        exclusive_orders=spec.exclusive_orders,
-        finalize_trades=spec.finalize_trades,
-        symbol=spec.symbol if spec.mt5 else None,
-        leverage=spec.leverage,
-        intrabar=spec.intrabar,
-        ticks=spec.source if spec.intrabar == "ticks" else None,
-    )
+    backtest = spec.backtest(data, strategy, symbol=spec.symbol, ticks=spec.source)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if spec.optimize:
