@@ -27,6 +27,7 @@ test: lint
 	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
+	$(BIN)/python -c "import vectorbt" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mt5gateway.ta.scan_cli",
         "symbols showing candlestick patterns or meeting indicator conditions",
     ),
+    "backtest": ("mt5gateway.research.cli", "backtest, optimise or walk forward a strategy over bars"),
 }
 
 

@@ -4,8 +4,9 @@ one lifespan that starts them in order and stops them in reverse, and the FastAP
 ``build_gateway(config)`` makes the services (nothing opened or started): the pool, the market
 service with its cache and render workers, the technical-analysis service over it, keys, tiers,
 rate limits and metrics, the recorded data and the recorder, the bridge (account views, trading and
-its journal, the WebSocket hub and its feeds), the feed of the ``ta:`` and ``patterns:`` channels
-and, with a ``[sync]`` table, the account mirror's worker. ``run_gateway`` starts them in that
+its journal, the WebSocket hub and its feeds), the feed of the ``ta:`` and ``patterns:`` channels,
+the backtest jobs and, with a ``[sync]`` table, the account mirror's worker. ``run_gateway`` starts
+them in that
 order and stops them in reverse. ``create_app(config)`` does both for an app; routers read the
 services through the typed dependencies of ``deps``. Packages below ``api/`` never import this
 module or wrap the app themselves.
@@ -28,6 +29,7 @@ from mt5gateway.market.render import Renderer
 from mt5gateway.market.service import MarketService
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
+from mt5gateway.research.service import BacktestService
 from mt5gateway.sync import Clock, build_worker, stored_lookup, system_clock
 from mt5gateway.ta.feed import AnalysisFeed
 from mt5gateway.ta.service import TechnicalAnalysis
@@ -40,7 +42,7 @@ from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
 from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
-from .routers import accounts, admin, data, health, market, sync, ta, trading, ws
+from .routers import accounts, admin, backtests, data, health, market, sync, ta, trading, ws
 from .settings import GatewayConfig
 from .wsdirect import CaptureWebSocketSend
 
@@ -89,6 +91,7 @@ def build_gateway(config: GatewayConfig, *, clock: Clock = system_clock) -> Gate
         ),
         bridge=bridge,
         sync=sync_worker,
+        research=BacktestService(settings.research, settings.store_url),
     )
 
 
@@ -99,7 +102,8 @@ async def run_gateway(gateway: Gateway) -> AsyncIterator[Gateway]:
     The pool first (every other service calls its terminals), then the market service, the recorded
     data (interrupted gap-fill jobs resume, the recorder starts when enabled), the bridge (the
     journal's unanswered rows are settled in the background, the hub and its feeds start), the
-    ``ta:`` and ``patterns:`` channels' feed (on the hub) and the mirror's schedule.
+    ``ta:`` and ``patterns:`` channels' feed (on the hub), the backtest jobs (those a stopped
+    gateway left are settled) and the mirror's schedule.
     """
     async with AsyncExitStack() as stack:
         # Before the workers start: the collection it runs holds the loop, and no call may be waiting.
@@ -110,6 +114,7 @@ async def run_gateway(gateway: Gateway) -> AsyncIterator[Gateway]:
         await _started(stack, gateway.data.start, gateway.data.stop)
         await _started(stack, gateway.bridge.start, gateway.bridge.stop)
         await _started(stack, gateway.ta_feed.start, gateway.ta_feed.stop)
+        await _started(stack, gateway.research.start, gateway.research.stop)
         if gateway.sync is not None:
             worker = gateway.sync
             stack.callback(worker.mirror.close)
@@ -148,7 +153,7 @@ def create_app(config: GatewayConfig, *, clock: Clock = system_clock) -> FastAPI
     install_error_handlers(app)
     # Trading routes are matched first: the app tries its routes in order and each failed match
     # costs (a fifth of an order's CPU with them last); the rest pay a handful of failed matches.
-    for module in (trading, health, market, ta, admin, data, sync, accounts, ws):
+    for module in (trading, health, market, ta, admin, data, sync, accounts, backtests, ws):
         app.include_router(module.router)
     indicator_route = next(
         route

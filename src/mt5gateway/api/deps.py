@@ -15,6 +15,7 @@ from mt5gateway.market.service import MarketService
 from mt5gateway.market.tiers import TierPolicy
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
+from mt5gateway.research.service import BacktestService
 from mt5gateway.sync.worker import SyncWorker
 from mt5gateway.ta.feed import AnalysisFeed
 from mt5gateway.ta.service import TechnicalAnalysis
@@ -28,11 +29,13 @@ __all__ = [
     "BridgeDep",
     "Gateway",
     "GatewayDep",
+    "ResearchDep",
     "SyncDep",
     "TADep",
     "gateway_of",
     "get_bridge",
     "get_gateway",
+    "get_research",
     "get_sync_worker",
     "get_ta",
 ]
@@ -54,6 +57,7 @@ class Gateway:
     data: RecordedData
     bridge: Bridge
     sync: SyncWorker | None  # the account mirror, when configured ([sync])
+    research: BacktestService  # backtest jobs in worker processes
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -88,6 +92,12 @@ async def get_ta(request: Request) -> TechnicalAnalysis:
     return gateway_of(request).ta
 
 
+async def get_research(request: Request) -> BacktestService:
+    """The app's backtest jobs."""
+    return gateway_of(request).research
+
+
 BridgeDep = Annotated[Bridge, Depends(get_bridge)]
+ResearchDep = Annotated[BacktestService, Depends(get_research)]
 SyncDep = Annotated[SyncWorker, Depends(get_sync_worker)]
 TADep = Annotated[TechnicalAnalysis, Depends(get_ta)]

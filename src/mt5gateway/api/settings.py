@@ -20,6 +20,7 @@ from pydantic_settings import SettingsConfigDict
 
 from mt5gateway.market.tiers import DEFAULT_TIERS, Tier, TierPolicy
 from mt5gateway.pool.config import PoolConfig, default_pool_config, load_pool_config
+from mt5gateway.research.settings import ResearchSettings
 from mt5gateway.settings import TableSettings
 from mt5gateway.streams.hub import HubLimits
 from mt5gateway.sync.settings import SyncSettings, load_sync_settings
@@ -37,7 +38,7 @@ __all__ = [
     "load_settings",
 ]
 
-Scope = Literal["market", "accounts", "trade", "data"]
+Scope = Literal["market", "accounts", "trade", "data", "research"]
 SCOPES: tuple[Scope, ...] = ("market", "accounts", "trade", "data")
 
 
@@ -181,6 +182,7 @@ class ApiSettings(TableSettings):
         default=1.0, gt=0, description="how often subscribed accounts, positions and orders are polled"
     )
     websocket: WebSocketConfig = Field(default_factory=WebSocketConfig)
+    research: ResearchSettings = Field(default_factory=ResearchSettings, description="backtest jobs")
 
     @field_validator("admin_key_hash")
     @classmethod

@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core): ticks, bars, completeness per symbol per day, and jobs.
+"""The store's tables (SQLAlchemy Core): ticks, bars, completeness per symbol per day, jobs, and backtests.
 
 Keys make every write idempotent: a tick is ``(symbol, time_msc, seq)`` where ``seq`` numbers the
 ticks of one millisecond in arrival order; a bar is ``(symbol, timeframe, time)``. The tick and bar
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["BARS", "COMPLETENESS", "JOBS", "METADATA", "TICKS"]
+__all__ = ["BACKTESTS", "BARS", "COMPLETENESS", "JOBS", "METADATA", "TICKS"]
 
 METADATA = sa.MetaData()
 
@@ -76,3 +76,22 @@ JOBS = sa.Table(
     sa.Column("updated_msc", sa.BigInteger, nullable=False),
     sa.Index("ix_jobs_state", "state"),
 )
+
+BACKTESTS = sa.Table(
+    "backtests",
+    METADATA,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # pending, running, done, failed
+    sa.Column("request", sa.Text, nullable=False),  # the job's JSON, as accepted
+    sa.Column("progress", sa.Float, nullable=False),  # 0.0 .. 1.0
+    sa.Column("pid", sa.Integer, nullable=True),  # the worker process running it
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("stats", sa.Text, nullable=True),  # JSON of the statistics, once done
+    sa.Column("trades", sa.Text, nullable=True),  # JSON rows
+    sa.Column("equity", sa.Text, nullable=True),  # JSON rows
+    sa.Column("report", sa.Text, nullable=True),  # the HTML report
+    sa.Column("created_msc", sa.BigInteger, nullable=False),
+    sa.Column("updated_msc", sa.BigInteger, nullable=False),
+    sa.Index("ix_backtests_state", "state"),
+)
+"""Backtest jobs of the research service: what was asked, how far it got, and what it found."""
