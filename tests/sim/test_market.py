@@ -330,3 +330,17 @@ def test_results_are_copies_a_caller_may_edit(market: Market) -> None:
         kept[1],
     )
     assert np.array_equal(market.rates_from_pos("EURUSD", c.TIMEFRAME_M1, 0, 5), kept[2])
+
+
+@pytest.mark.parametrize("name", ["EURUSD", "XAUUSD", "US30"])
+def test_a_day_is_the_same_alone_or_in_a_month(name: str) -> None:
+    # January 2024 holds US jobs and inflation releases, an ECB and a BoJ decision: days with jumps,
+    # generated in one batch with the others when the whole month is asked for at once.
+    start, end = 1_704_153_600, 1_706_745_600  # 2024-01-02 .. 2024-02-01
+    month = Market(DEFAULT_SYMBOLS, seed=SEED, clock=ManualClock(NOW_MSC))
+    whole = month.rates_range(name, c.TIMEFRAME_M1, start, end)
+    for day in range(start, end, DAY):
+        alone = Market(DEFAULT_SYMBOLS, seed=SEED, clock=ManualClock(NOW_MSC))
+        expected = alone.rates_range(name, c.TIMEFRAME_M1, day, day + DAY - 1)
+        got = whole[(whole["time"] >= day) & (whole["time"] < day + DAY)]
+        assert np.array_equal(got, expected), f"{name} on day {day}"

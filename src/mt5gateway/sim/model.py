@@ -472,7 +472,10 @@ class SymbolModel:
         returns = sigma * z
         average_sigma = anchors.day_vol / math.sqrt(n)
         jumps = []
-        for number, (row, minute, impact) in enumerate(releases):
+        # a release's draw is numbered within its own day: a day must not depend on the batch it is in
+        numbers: dict[int, int] = {}
+        for row, minute, impact in releases:
+            number = numbers[row] = numbers.get(row, -1) + 1
             if minute < n:
                 draw = extra[row, 1 + number % (_EXTRA_NORMALS - 1)]
                 returns[row, minute] += impact * JUMP * average_sigma[row] * draw
