@@ -26,7 +26,10 @@ from mt5gateway.indicators.overlays import overlay_fragments
 
 from .cache import PreparedBody, gzip_body
 
-__all__ = ["Renderer", "render_indicator_body"]
+__all__ = ["SERIES_ORDER", "Renderer", "render_indicator_body"]
+
+# ohlc, fractals and line points run newest first; a point's index is its bar's position in ohlc.
+SERIES_ORDER = "newest_first"
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ def render_indicator_body(
     terminal_id: str,
     generated_at: str,
 ) -> bytes:
-    """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes."""
+    """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes (every
+    series newest first: ``series_order`` says so)."""
     data = overlay_fragments(rates, params, bars=bars, digits=digits)
     data["metadata"] = {
         "symbol": symbol,
@@ -52,6 +56,7 @@ def render_indicator_body(
         "bars_returned": min(bars, rates.shape[0]),  # the length of data.ohlc
         "terminal_id": terminal_id,
         "generated_at": generated_at,
+        "series_order": SERIES_ORDER,
     }
     return orjson.dumps({"success": True, "data": data})
 
