@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from mt5gateway.indicators import OverlayParams
 from mt5gateway.indicators.overlays import overlay_fragments
+from mt5gateway.lifeline import exit_with_parent
 
 from .cache import PreparedBody, gzip_body
 
@@ -83,7 +84,9 @@ class Renderer:
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
         # Spawned, like the terminal workers: forking a process that runs threads is unsafe.
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,  # a gateway killed with SIGKILL takes its workers along
         )
 
     async def start(self) -> None:
