@@ -11,13 +11,13 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from mt5gateway.accounts.service import LIVE_FIELDS, AccountRef
 from mt5gateway.api.auth import Caller, require_scope
 from mt5gateway.api.deps import BridgeDep
 from mt5gateway.api.openapi import errors
-from mt5gateway.api.params import path_int
+from mt5gateway.api.params import date_query, path_int
 from mt5gateway.errors import GatewayError
 from mt5gateway.trading.schemas import MAX_ID
 
@@ -35,13 +35,11 @@ router = APIRouter(
 
 AccountsCaller = Annotated[Caller, Depends(require_scope("accounts"))]
 Login = Annotated[int, path_int(ge=1, le=MAX_ID, description="the account's login")]
-# A date is ISO-8601 or epoch seconds: at most a long ISO timestamp's length, checked before parsing.
 DateFrom = Annotated[
-    datetime | None,
-    Query(alias="from", max_length=40, description="ISO-8601 or epoch seconds (default: 30 days ago)"),
+    datetime | None, date_query(alias="from", description="ISO-8601 or epoch seconds (default: 30 days ago)")
 ]
 DateTo = Annotated[
-    datetime | None, Query(alias="to", max_length=40, description="ISO-8601 or epoch seconds (default: now)")
+    datetime | None, date_query(alias="to", description="ISO-8601 or epoch seconds (default: now)")
 ]
 
 
