@@ -86,9 +86,7 @@ def contract_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contr
             ),
         ),
     )
-    sync = SyncSettings(
-        database_url=f"sqlite:///{folder / 'mirror.sqlite'}", local_pool=True, schedule=False
-    )
+    sync = SyncSettings(database_url=f"sqlite:///{folder / 'mirror.sqlite'}", local_pool=True, schedule=False)
     pool = default_pool_config(sim={"broker_db": str(folder / "broker.sqlite")})
     app = create_app(GatewayConfig(api=settings, pool=pool, sync=sync))
     with served(app) as server:

@@ -19,7 +19,9 @@ __all__ = ["S2", "S4", "check", "s0_document", "s0_schema"]
 @cache
 def s0_document() -> dict[str, Any]:
     """The tiered indicator service's OpenAPI 3.0 contract, as published by its front end."""
-    document: dict[str, Any] = yaml.safe_load(shared_path("contracts", "s0-flask_mt5_openapi.yaml").read_text())
+    document: dict[str, Any] = yaml.safe_load(
+        shared_path("contracts", "s0-flask_mt5_openapi.yaml").read_text()
+    )
     return document
 
 
@@ -105,7 +107,11 @@ S2: dict[str, dict[str, Any]] = {
         {
             "status": {"type": "string"},
             "vps_api": _object(
-                {"reachable": {"type": "boolean"}, "response_time": {"type": ["number", "null"]}, "status": {}}
+                {
+                    "reachable": {"type": "boolean"},
+                    "response_time": {"type": ["number", "null"]},
+                    "status": {},
+                }
             ),
             "data_freshness": _object(
                 {
@@ -142,7 +148,11 @@ S4: dict[str, dict[str, Any]] = {
             "service": {"const": "mt5-bridge"},
             "timestamp": _ISO,
             "mt5_status": _object(
-                {"status": {"const": "connected"}, "server": {"type": "string", "minLength": 1}, "last_update": _ISO}
+                {
+                    "status": {"const": "connected"},
+                    "server": {"type": "string", "minLength": 1},
+                    "last_update": _ISO,
+                }
             ),
         }
     ),

@@ -75,7 +75,9 @@ def test_tier_refusals_carry_both_accessible_lists(contract_gateway: ContractGat
     assert timeframe.json()["error"] == "FREE tier cannot access M5 timeframe"
 
 
-def test_deliberate_differences_answer_with_the_contracts_error_body(contract_gateway: ContractGateway) -> None:
+def test_deliberate_differences_answer_with_the_contracts_error_body(
+    contract_gateway: ContractGateway,
+) -> None:
     """S0 answered 500 for these; ours are 400 and 404 with the same success/error fields."""
     with contract_gateway.s0("PRO") as client:
         timeframe = client.get("/api/indicators/XAUUSD/M1")

@@ -49,7 +49,9 @@ def test_account_ticks_and_the_websocket_status(contract_gateway: ContractGatewa
     check(health, S4["ws_health"])
 
 
-def test_connect_logs_a_terminal_in_and_a_wrong_password_is_refused(contract_gateway: ContractGateway) -> None:
+def test_connect_logs_a_terminal_in_and_a_wrong_password_is_refused(
+    contract_gateway: ContractGateway,
+) -> None:
     with contract_gateway.s4() as client:
         connected = client.post("/connect", json={"login": 5000002, "password": "demo2"})
         refused = client.post("/connect", json={"login": 5000002, "password": "wrong"})
@@ -62,7 +64,9 @@ def test_connect_logs_a_terminal_in_and_a_wrong_password_is_refused(contract_gat
     assert viewer.status_code == 401
 
 
-def test_an_order_without_idempotency_key_is_journaled_under_one_it_makes(contract_gateway: ContractGateway) -> None:
+def test_an_order_without_idempotency_key_is_journaled_under_one_it_makes(
+    contract_gateway: ContractGateway,
+) -> None:
     with contract_gateway.s4() as client:
         placed = client.post("/order", json=ORDER)
         moved = client.post("/order", json={**ORDER, "price": 1.0})
@@ -114,7 +118,13 @@ async def test_websocket_client_that_subscribes_to_nothing(contract_gateway: Con
         assert beat["data"]["client"] == "s4-bot"
 
         signal_id = str(uuid.uuid4())
-        signal = {"signal_id": signal_id, "symbol": "BTCUSD", "action": "BUY", "volume": 0.01, "urgency": "high"}
+        signal = {
+            "signal_id": signal_id,
+            "symbol": "BTCUSD",
+            "action": "BUY",
+            "volume": 0.01,
+            "urgency": "high",
+        }
         await ws.send(orjson.dumps({"type": "trading_signal", "data": signal}).decode())
         first = await _next(ws, "signal_result")
         await ws.send(orjson.dumps({"type": "trading_signal", "data": signal}).decode())

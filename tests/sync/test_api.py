@@ -68,7 +68,10 @@ async def test_manual_sync_and_health_shapes(api: httpx.AsyncClient) -> None:
     assert health["data_freshness"]["staleness"] == "fresh"
     assert health["last_sync"]["success"] is True and health["last_sync"]["accounts_synced"] == "7/7"
     assert health["last_sync"]["accounts_ok"] == health["last_sync"]["total_accounts"] == 7
-    assert health["data_freshness"]["oldest_update"].endswith("ago") or health["data_freshness"]["oldest_update"] == "now"
+    assert (
+        health["data_freshness"]["oldest_update"].endswith("ago")
+        or health["data_freshness"]["oldest_update"] == "now"
+    )
     assert health["issues"] == []
 
 

@@ -91,7 +91,9 @@ def build_app(
         ),
     )
     return create_app(
-        GatewayConfig(api=settings, pool=pool_config(broker_db, deadlines=deadlines, backoff=backoff), sync=sync)
+        GatewayConfig(
+            api=settings, pool=pool_config(broker_db, deadlines=deadlines, backoff=backoff), sync=sync
+        )
     )
 
 

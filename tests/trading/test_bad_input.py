@@ -86,9 +86,10 @@ def _positions(client: httpx.Client) -> int:
 
 
 def _journal_rows(live: Live) -> int:
-    return len(live.bridge.journal.unfinished()) + live.bridge.journal._db.execute(  # noqa: SLF001
-        "SELECT COUNT(*) FROM trade_journal"
-    ).fetchone()[0]
+    return (
+        len(live.bridge.journal.unfinished())
+        + live.bridge.journal._db.execute("SELECT COUNT(*) FROM trade_journal").fetchone()[0]
+    )
 
 
 def test_every_trading_body_field_refuses_every_json_type_it_does_not_declare(live: Live) -> None:

@@ -45,7 +45,9 @@ def _wait_up(live: Live, terminal_id: str, seconds: float = 60.0) -> None:
 
 def _scheduled_restart_s(live: Live, terminal_id: str, answered_at: float) -> int:
     """The seconds, as of ``answered_at``, to the restart the supervisor logged it scheduled."""
-    line = next(line for line in reversed(live.bridge.pool.logs(terminal_id)) if "restarting in" in line.message)
+    line = next(
+        line for line in reversed(live.bridge.pool.logs(terminal_id)) if "restarting in" in line.message
+    )
     delay = float(line.message.split("restarting in ")[1].split(" s")[0])
     return max(1, math.ceil(delay - (answered_at - line.time.timestamp())))
 

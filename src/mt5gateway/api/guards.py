@@ -4,7 +4,8 @@
 
 - Each request gets an id: the client's ``X-Request-ID`` when it is a short token, else a new one.
   It is set in ``mt5gateway.logs.REQUEST_ID`` for the request's span (every log line written while
-  serving it carries it) and sent back in ``X-Request-ID``.
+  serving it carries it) and sent back in ``X-Request-ID``. At ``--log-level debug`` each request
+  is logged with its status (the access log).
 - A request with a body is answered before a byte of the body is read unless it carries a valid
   key (a client key or the admin key, in its header or as a bearer token): 401 (403 on admin paths).
   The route then checks the key's scope as usual; this only keeps a stranger from making the service
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterable
@@ -37,6 +39,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _KEY_HEADERS = frozenset({b"x-api-key", b"x-admin-api-key", b"authorization"})
 _ADMIN_PREFIX = "/api/admin/"
+
+log = logging.getLogger(__name__)
 
 
 class RequestGuard:
@@ -61,6 +65,8 @@ class RequestGuard:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), header]
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s %s %d", scope["method"], scope["path"], message["status"])
             await send(message)
 
         try:
