@@ -14,6 +14,9 @@
   ``Content-Length``, or once the chunks read pass the limit) is refused with 413 and the rest is
   never read, so one large body neither holds the event loop nor stays in memory. The body read is
   then handed to the app as one message.
+- ``/docs`` and ``/redoc`` are sent with a Content-Security-Policy allowing only the gateway's own
+  files: their assets are served locally (``fastapi-offline``), and the browser is told not to reach
+  out at all (ReDoc's sidebar would fetch its vendor's logo from a CDN).
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _KEY_HEADERS = frozenset({b"x-api-key", b"x-admin-api-key", b"authorization"})
 _ADMIN_PREFIX = "/api/admin/"
+_DOC_PAGES = frozenset({"/docs", "/redoc"})
+_DOC_PAGE_POLICY = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; worker-src 'self' blob:; font-src 'self' data:",
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +69,13 @@ class RequestGuard:
             return
         request_id, length, chunked, keys = _read_headers(scope["headers"])
         token = REQUEST_ID.set(request_id)
-        header = (b"x-request-id", request_id.encode())
+        added = [(b"x-request-id", request_id.encode())]
+        if scope["path"] in _DOC_PAGES:
+            added.append(_DOC_PAGE_POLICY)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = [*message.get("headers", ()), *added]
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("%s %s %d", scope["method"], scope["path"], message["status"])
             await send(message)
