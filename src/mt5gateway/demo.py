@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _banner(base: str, keys: dict[str, str]) -> str:
     lines = [
         f"mt5gateway demo: 15 simulated terminals at {base}",
-        f"  API docs:  {base}/docs",
+        f"  API docs:  {base}/docs  (and {base}/redoc; both work offline)",
         f"  health:    {base}/api/health",
         "",
         "demo keys (valid for this run only):",
@@ -111,6 +111,12 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         f"  curl -H 'X-API-Key: {keys['PRO']}' '{base}/api/data/statistics?symbols=EURUSD,BTCUSD'",
         f"  curl -H 'X-Admin-API-Key: {keys['admin']}' {base}/api/admin/terminals/stats",
         f"  curl {base}/metrics",
+        "",
+        "the MT5 Bridge Microservice's paths, key as a bearer token:",
+        f"  curl {base}/health",
+        f"  curl -H 'Authorization: Bearer {keys['PRO']}' {base}/account",
+        f"  curl -H 'Authorization: Bearer {keys['PRO']}' -H 'Content-Type: application/json' "
+        f"""-d '{{"symbol": "BTCUSD", "order_type": "buy", "volume": 0.01}}' {base}/order""",
         "",
         "stream ticks: connect, then type the two lines (or send X-API-Key on the handshake):",
         f"  {sys.executable} -m websockets {base.replace('http://', 'ws://')}/ws",

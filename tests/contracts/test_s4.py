@@ -60,7 +60,7 @@ def test_connect_logs_a_terminal_in_and_a_wrong_password_is_refused(
         )
     assert connected.status_code == 200, connected.text
     assert connected.json()["account"]["login"] == 5000002
-    assert refused.status_code == 502 and refused.json()["code"] == "terminal_error"
+    assert refused.status_code == 403 and refused.json()["last_error"]["code"] == -6
     assert viewer.status_code == 401
 
 

@@ -22,8 +22,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mt5gateway.errors import AccountNotFound, GatewayError, OrderRejected, TerminalError, TerminalUnavailable
+from mt5gateway.errors import (
+    AccountNotFound,
+    Forbidden,
+    GatewayError,
+    OrderRejected,
+    TerminalError,
+    TerminalUnavailable,
+)
 from mt5gateway.terminal import AccountInfo
+from mt5gateway.terminal import constants as c
 
 __all__ = ["AccountSessions", "PoolCalls", "Session", "require_result"]
 
@@ -192,9 +200,9 @@ class AccountSessions:
         """Log a terminal in to ``login`` with its password (the MT5 Bridge Microservice's connect).
 
         The terminal is the one hosting ``login`` (configured or discovered), else ``terminal_id``,
-        else the pool's first. A wrong password or server is ``TerminalError`` with the terminal's
-        ``last_error()`` and leaves the terminal's account as it was known. Returns the terminal and
-        its ``account_info()``; the login is remembered as discovered there.
+        else the pool's first. A wrong password or server is ``Forbidden`` (the trade server refused
+        the credentials) with the terminal's ``last_error()``; any other failure is ``TerminalError``.
+        Returns the terminal and its ``account_info()``; the login is remembered as discovered there.
         """
         if terminal_id is None:
             try:
@@ -207,7 +215,15 @@ class AccountSessions:
         try:
             self.forget(terminal_id)
             ok = await self.pool.call(terminal_id, "login", login, password=password, server=server)
-            await require_result(self.pool, terminal_id, "login", ok)
+            if not ok:
+                code, message = await self.pool.call(terminal_id, "last_error")
+                if code == c.RES_E_AUTH_FAILED:
+                    raise Forbidden(
+                        f"the trade server refused login {login}: wrong password or server",
+                        terminal_id=terminal_id,
+                        last_error={"code": code, "message": message},
+                    )
+                await require_result(self.pool, terminal_id, "login", ok)
             info: AccountInfo = await require_result(
                 self.pool, terminal_id, "account_info", await self.pool.call(terminal_id, "account_info")
             )

@@ -93,11 +93,14 @@ async def health(gateway: GatewayDep) -> dict[str, Any]:
     "/connect",
     summary="Logs a terminal in to an account with its password.",
     dependencies=[Depends(require_scope_or_admin("trade"))],
-    responses=_TERMINAL_ERRORS,
+    responses={
+        **_TERMINAL_ERRORS,
+        **errors((403, "the trade server refused the login (or the key lacks trade)")),
+    },
 )
 async def connect(body: ConnectRequest, bridge: BridgeDep) -> dict[str, Any]:
-    """The terminal hosting the account, else ``terminal_id``, else the first; a refused login is a
-    502 with the terminal's ``last_error``."""
+    """The terminal hosting the account, else ``terminal_id``, else the first; credentials the trade
+    server refuses are a 403 with the terminal's ``last_error``."""
     terminal_id, info = await bridge.sessions.connect(
         body.login, password=body.password, server=body.server, terminal_id=body.terminal_id
     )
