@@ -11,43 +11,25 @@ the account mirror inside (``[sync]`` over its own pool), with one key per origi
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from mt5gateway.api import ApiKeyConfig, GatewayConfig, create_app, load_settings
-from mt5gateway.api.deps import Gateway
 from mt5gateway.api.keys import generate_key, hash_key
 from mt5gateway.pool import default_pool_config
 from mt5gateway.sync import SyncSettings
+from tests.api.conftest import LiveGateway
 from tests.live import served
 
 
-@dataclass
-class ContractGateway:
-    """The running gateway, its keys by client, and the loop it runs on."""
-
-    base_url: str
-    keys: dict[str, str]
-    app: FastAPI
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def gateway(self) -> Gateway:
-        gateway: Gateway = self.app.state.gateway
-        return gateway
+class ContractGateway(LiveGateway):
+    """The running gateway, its keys by client, and a client as each original service's would be."""
 
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://")
-
-    def run(self, coroutine: Any, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def s0(self, tier: str | None = None) -> httpx.Client:
         """The S0 client: its key, and its user's tier when it has one."""

@@ -15,6 +15,7 @@ import websockets
 
 from mt5gateway.trading.bridge_service import signal_key
 from mt5gateway.trading.journal import idempotency_tag
+from tests.streams.test_ws_api import receive
 
 from .conftest import ContractGateway
 from .documents import S4, check
@@ -86,14 +87,6 @@ def test_an_order_without_idempotency_key_is_journaled_under_one_it_makes(
     assert len(_positions(contract_gateway, chosen_key)) == 1
 
 
-async def _next(ws: Any, kind: str, timeout: float = 15.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            message: dict[str, Any] = orjson.loads(await ws.recv())
-            if message["type"] == kind:
-                return message
-
-
 async def test_websocket_client_that_subscribes_to_nothing(contract_gateway: ContractGateway) -> None:
     url = contract_gateway.ws_url + "/websocket/ws"
     headers = {"Authorization": f"Bearer {contract_gateway.keys['bot']}"}
@@ -113,7 +106,7 @@ async def test_websocket_client_that_subscribes_to_nothing(contract_gateway: Con
         assert account["data"]["free_margin"] == account["data"]["margin_free"]
 
         await ws.send(orjson.dumps({"type": "heartbeat", "data": {"client": "s4-bot"}}).decode())
-        beat = await _next(ws, "heartbeat")
+        beat = await receive(ws, "heartbeat", timeout=15)
         check(beat, S4["heartbeat"])
         assert beat["data"]["client"] == "s4-bot"
 
@@ -126,22 +119,22 @@ async def test_websocket_client_that_subscribes_to_nothing(contract_gateway: Con
             "urgency": "high",
         }
         await ws.send(orjson.dumps({"type": "trading_signal", "data": signal}).decode())
-        first = await _next(ws, "signal_result")
+        first = await receive(ws, "signal_result", timeout=15)
         await ws.send(orjson.dumps({"type": "trading_signal", "data": signal}).decode())
-        repeat = await _next(ws, "signal_result")
+        repeat = await receive(ws, "signal_result", timeout=15)
         assert first["data"]["status"] == 200 and first["data"]["success"] is True, first
         assert repeat["data"]["metadata"]["replayed"] is True
         assert len(_positions(contract_gateway, signal_key(signal_id))) == 1
 
         close = {"signal_id": str(uuid.uuid4()), "symbol": "BTCUSD", "action": "CLOSE"}
         await ws.send(orjson.dumps({"type": "trading_signal", "data": close}).decode())
-        closed = await _next(ws, "signal_result")
+        closed = await receive(ws, "signal_result", timeout=15)
         assert closed["data"]["status"] == 200 and closed["data"]["closed"] >= 1, closed
         assert _positions(contract_gateway, signal_key(signal_id)) == []
 
         # Our own protocol works on the same socket; it replaces the service's feed.
         await ws.send(orjson.dumps({"type": "subscribe", "channels": ["ticks:BTCUSD"]}).decode())
-        assert (await _next(ws, "subscribed"))["channels"] == ["ticks:BTCUSD"]
+        assert (await receive(ws, "subscribed", timeout=15))["channels"] == ["ticks:BTCUSD"]
         client = next(iter(contract_gateway.gateway.bridge.hub.clients.values()))
         assert client.subscriptions == {"ticks:BTCUSD"}
 
@@ -158,7 +151,7 @@ async def test_a_signal_needs_the_trade_scope_and_strict_types(contract_gateway:
         headers = {"Authorization": f"Bearer {contract_gateway.keys[role]}"}
         async with websockets.connect(url, additional_headers=headers) as ws:
             await ws.send(orjson.dumps({"type": "trading_signal", "data": data}).decode())
-            refused = await _next(ws, "error")
+            refused = await receive(ws, "error", timeout=15)
             assert refused["code"] == code, refused
             assert field is None or refused["field"] == field
     assert _positions(contract_gateway, signal_key(signal["signal_id"])) == []
