@@ -4,9 +4,9 @@ Every method first resolves and checks the request against the caller's tier (ti
 the service, symbol routed by the pool, both granted by the tier) and only then asks the symbol's
 terminal through the pool. Bars and ticks come back as JSON bytes written from the terminal's arrays
 (``terminal.arrays``: no Python object per row); the indicator response is a ``PreparedBody``
-(serialised once) from the ``IndicatorCache``. The bars behind indicator responses are kept per
-(symbol, timeframe) and brought up to date with the newest few bars, so a recomputation after a tick
-does not fetch the whole history again.
+(serialised once) from the ``IndicatorCache``. The bars behind indicator responses and requests for
+the newest bars are kept per (symbol, timeframe) and brought up to date with the newest few bars, so
+neither a recomputation after a tick nor a bars request fetches the whole history again.
 
 Quotes are answered from the ticks the pool already polls: the service follows the pool's tick
 events (as the indicator cache does) and keeps each symbol's newest tick, and follows terminal
@@ -265,7 +265,9 @@ class MarketService:
                 request, "copy_rates_from", request.symbol, request.timeframe_value, date_to, count
             )
         else:
-            rates = await self._rates(request, count)
+            # The newest bars: the kept history and a fresh tail, as for indicator responses (a
+            # worker call of 3 bars rather than `count`).
+            rates = await self._recent_rates(request, count)
         return bars_body(request, rates)
 
     async def ticks(
