@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from bench._util import Timing, print_table, time_calls
 from bench.bench_api import _gateway, _http_row, _run_load
-from bench.bench_trading import KEY, RawHttp, percentile
+from bench.bench_trading import KEY, RawHttp, percentile, timed_senders
 from mt5gateway.pool import TerminalPool, default_pool_config
 from mt5gateway.pool.config import DEFAULT_SYMBOLS_BY_TERMINAL
 from mt5gateway.sim.terminal import SimConfig, SimTerminal
@@ -138,11 +138,7 @@ async def _orders(base_url: str, path: str) -> tuple[float, float, float, int]:
                 failures += 1
             side = "sell" if side == "buy" else "buy"
 
-    started = time.perf_counter()
-    await asyncio.gather(*(sender(n, http) for n, http in enumerate(connections)))
-    elapsed = time.perf_counter() - started
-    for http in connections:
-        http.close()
+    elapsed = await timed_senders(connections, sender)
     return len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), failures
 
 
