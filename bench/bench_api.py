@@ -97,7 +97,12 @@ def _tree_cpu_seconds(root: int) -> float:
 
 @contextmanager
 def _gateway(
-    key: str, *, cache_size: int, render_workers: int = 1, loop: str = "asyncio"
+    key: str,
+    *,
+    cache_size: int,
+    render_workers: int = 1,
+    loop: str = "asyncio",
+    scopes: tuple[str, ...] = ("market",),
 ) -> Iterator[Server]:
     """``mt5gateway serve`` in a subprocess; yields it once /api/health answers ok."""
     port = free_port()
@@ -110,6 +115,7 @@ def _gateway(
             f"indicator_render_workers = {render_workers}\n"
             "[api.rate_limit]\nper_minute = 100000000\nburst = 1000000\n"
             f'[[api.keys]]\nname = "bench"\nhash = "{hash_key(key)}"\ntier = "PRO"\n'
+            f"scopes = {list(scopes)!r}\n".replace("'", '"')
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("MT5GW_API_")}
         process = subprocess.Popen(

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,18 @@ class RawHttp:
         self.writer.close()
 
 
+async def timed_senders(
+    connections: list[RawHttp], sender: Callable[[int, RawHttp], Awaitable[None]]
+) -> float:
+    """Run ``sender(n, connection)`` on every connection at once; the seconds that took. Closes them."""
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(n, http) for n, http in enumerate(connections)))
+    elapsed = time.perf_counter() - started
+    for http in connections:
+        http.close()
+    return elapsed
+
+
 async def http_ceiling(base_url: str) -> tuple[float, float, float]:
     """Requests/s, p50, p99 (s) of ``GET /ws/status`` (key check, no terminal): what HTTP alone allows."""
     latencies: list[float] = []
@@ -253,11 +266,7 @@ async def rest_orders(
                 continue
             position = orjson.loads(answer)["result"]["order"] if position is None else None
 
-    started = time.perf_counter()
-    await asyncio.gather(*(sender(n, http) for n, http in enumerate(connections)))
-    elapsed = time.perf_counter() - started
-    for http in connections:
-        http.close()
+    elapsed = await timed_senders(connections, sender)
     return len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), failures
 
 

@@ -3,15 +3,22 @@
 Makes four keys for this run only (FREE, PRO, a trusted front-end key, admin), prints them with the
 URL, the docs, example ``curl`` lines and a WebSocket client line, and serves until interrupted. The FREE key reads market
 data; the PRO key also has the accounts, trade and data scopes. EURUSD and BTCUSD are recorded into
-a SQLite file in a temporary folder, removed on exit.
+a SQLite file in a temporary folder, removed on exit; a folder left by a demo that was killed (its
+owner file names a process that is gone) is removed by the next demo's start.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
+import shutil
 import sys
 import tempfile
+import time
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 
@@ -21,10 +28,54 @@ from mt5gateway.api.serve import run_server
 from mt5gateway.api.settings import ApiKeyConfig, GatewayConfig, load_settings
 from mt5gateway.pool.config import default_pool_config
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["FOLDER_PREFIX", "add_arguments", "remove_leftover_folders", "run"]
 
 # What the demo records while it runs (the data endpoints show them filling up).
 RECORDED_SYMBOLS = ("EURUSD", "BTCUSD")
+FOLDER_PREFIX = "mt5gateway-demo-"
+# Names the process that owns a demo folder: "<pid> <process start time>" (a pid alone may be reused).
+_OWNER_FILE = "owner"
+# A folder without its owner file is left alone this long (its demo may be starting right now).
+_UNCLAIMED_GRACE_S = 60.0
+
+log = logging.getLogger(__name__)
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _claim(folder: Path) -> None:
+    """Write this process into ``folder``'s owner file."""
+    pid = os.getpid()
+    (folder / _OWNER_FILE).write_text(f"{pid} {_process_start(pid)}")
+
+
+def _orphaned(folder: Path) -> bool:
+    """Whether ``folder`` was left by a demo that is no longer running."""
+    try:
+        pid, started = (folder / _OWNER_FILE).read_text().split()
+    except FileNotFoundError:
+        return time.time() - folder.stat().st_mtime > _UNCLAIMED_GRACE_S
+    except (OSError, ValueError):
+        return True
+    return _process_start(int(pid)) != started
+
+
+def remove_leftover_folders(parent: Path) -> list[Path]:
+    """Remove the demo folders in ``parent`` whose demo was killed; returns them."""
+    removed = []
+    for folder in parent.glob(f"{FOLDER_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and _orphaned(folder):
+                shutil.rmtree(folder)
+                removed.append(folder)
+    return removed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _banner(base: str, keys: dict[str, str]) -> str:
     lines = [
         f"mt5gateway demo: 15 simulated terminals at {base}",
-        f"  API docs:  {base}/docs",
+        f"  API docs:  {base}/docs  (and {base}/redoc; both work offline)",
         f"  health:    {base}/api/health",
         "",
         "demo keys (valid for this run only):",
@@ -63,6 +114,12 @@ def _banner(base: str, keys: dict[str, str]) -> str:
         f"  curl -H 'X-Admin-API-Key: {keys['admin']}' {base}/api/admin/terminals/stats",
         f"  curl {base}/metrics",
         "",
+        "the MT5 Bridge Microservice's paths, key as a bearer token:",
+        f"  curl {base}/health",
+        f"  curl -H 'Authorization: Bearer {keys['PRO']}' {base}/account",
+        f"  curl -H 'Authorization: Bearer {keys['PRO']}' -H 'Content-Type: application/json' "
+        f"""-d '{{"symbol": "BTCUSD", "order_type": "buy", "volume": 0.01}}' {base}/order""",
+        "",
         "stream ticks: connect, then type the two lines (or send X-API-Key on the handshake):",
         f"  {sys.executable} -m websockets {base.replace('http://', 'ws://')}/ws",
         "  " + orjson.dumps({"type": "auth", "api_key": keys["PRO"]}).decode(),
@@ -77,7 +134,10 @@ def _banner(base: str, keys: dict[str, str]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Build demo keys, print how to call the gateway, serve."""
     keys = {label: generate_key() for label in ("FREE", "PRO", "trusted", "admin")}
-    with tempfile.TemporaryDirectory(prefix="mt5gateway-demo-") as folder:
+    for leftover in remove_leftover_folders(Path(tempfile.gettempdir())):
+        log.info("removed %s, left by a demo that was killed", leftover)
+    with tempfile.TemporaryDirectory(prefix=FOLDER_PREFIX) as folder:
+        _claim(Path(folder))
         settings = load_settings(
             None,
             host=args.host,
@@ -99,5 +159,5 @@ def run(args: argparse.Namespace) -> int:
         sim = {"speed": args.speed} | ({"start": args.start} if args.start is not None else {})
         app = create_app(GatewayConfig(api=settings, pool=default_pool_config(sim=sim)))
         print(_banner(f"http://{args.host}:{args.port}", keys), flush=True)
-        run_server(app, settings)
+        run_server(app, settings, log_level=args.log_level)
     return 0

@@ -5,12 +5,14 @@
     │   └── InvalidTimeframe          400 invalid_timeframe
     ├── Unauthorized                  401 unauthorized
     ├── Forbidden                     403 forbidden
+    │   ├── AdminRequired             403 admin_required     (a missing or wrong admin key)
     │   └── TierDenied                403 tier_denied        (tier, accessible_*, upgrade_required)
     ├── NotFound                      404 not_found
     │   ├── SymbolNotFound            404 symbol_not_found
     │   ├── TerminalNotFound          404 terminal_not_found
     │   └── AccountNotFound           404 account_not_found
     ├── Conflict                      409 conflict           (idempotency key reused with another body)
+    ├── PayloadTooLarge               413 payload_too_large  (limit: the largest body taken, in bytes)
     ├── RateLimited                   429 rate_limited       (retry_after)
     ├── TerminalError                 502 terminal_error     (the terminal answered None + last_error)
     │   └── OrderRejected             422 order_rejected     (retcode, retcode_name)
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AccountNotFound",
+    "AdminRequired",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -35,6 +38,7 @@ __all__ = [
     "InvalidTimeframe",
     "NotFound",
     "OrderRejected",
+    "PayloadTooLarge",
     "RateLimited",
     "StoreUnavailable",
     "SymbolNotFound",
@@ -82,6 +86,12 @@ class Forbidden(GatewayError):
     code = "forbidden"
 
 
+class AdminRequired(Forbidden):
+    """An admin endpoint called without the admin key (the original service's 403)."""
+
+    code = "admin_required"
+
+
 class TierDenied(Forbidden):
     code = "tier_denied"
 
@@ -106,6 +116,13 @@ class AccountNotFound(NotFound):
 class Conflict(GatewayError):
     status = 409
     code = "conflict"
+
+
+class PayloadTooLarge(GatewayError):
+    """A request body over the configured limit: nothing past the limit was read."""
+
+    status = 413
+    code = "payload_too_large"
 
 
 class RateLimited(GatewayError):

@@ -59,7 +59,7 @@ def _key(name: str, key: str, **fields: Any) -> ApiKeyConfig:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    keys = {role: generate_key() for role in ("free", "pro", "trusted", "limited", "noscope", "admin")}
+    keys = {role: generate_key() for role in ("free", "pro", "trusted", "all", "limited", "noscope", "admin")}
     settings = load_settings(
         None,
         host="127.0.0.1",
@@ -70,6 +70,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
             _key("free", keys["free"], tier="FREE"),
             _key("pro", keys["pro"], tier="PRO"),
             _key("web", keys["trusted"], tier="FREE", trusted=True),
+            _key(
+                "all", keys["all"], tier="FREE", trusted=True, scopes=("market", "accounts", "trade", "data")
+            ),
             _key("limited", keys["limited"], tier="PRO", rate_limit_per_minute=60, rate_limit_burst=10),
             _key("noscope", keys["noscope"], tier="PRO", scopes=("accounts",)),
         ),

@@ -12,8 +12,10 @@ DOWN_TERMINAL, DOWN_SYMBOL = "MT5_10", "US30"
 
 
 def test_admin_needs_the_admin_key(live: LiveGateway) -> None:
-    with live.client() as anonymous, live.client("pro") as client_key:
-        for client in (anonymous, client_key):
+    """403 with the original contract's error body, as the original service answered."""
+    wrong_bearer = {"Authorization": f"Bearer {live.keys['pro']}"}
+    with live.client() as anonymous, live.client("pro") as client_key, live.client(**wrong_bearer) as bearer:
+        for client in (anonymous, client_key, bearer):
             for method, path in (
                 ("GET", "/api/admin/terminals/health"),
                 ("GET", "/api/admin/terminals/stats"),
@@ -22,8 +24,16 @@ def test_admin_needs_the_admin_key(live: LiveGateway) -> None:
                 ("POST", "/api/admin/terminals/restart-all"),
             ):
                 response = client.request(method, path)
-                assert response.status_code == 401, path
-                assert response.json()["error"] == "Unauthorized"
+                assert response.status_code == 403, path
+                body = response.json()
+                assert body["success"] is False and body["code"] == "admin_required"
+                assert body["error"].startswith("Admin access required")
+
+
+def test_admin_takes_the_admin_key_as_a_bearer_token(live: LiveGateway) -> None:
+    with live.client(Authorization=f"Bearer {live.keys['admin']}") as client:
+        response = client.get("/api/admin/terminals/stats")
+    assert response.status_code == 200 and response.json()["success"] is True
 
 
 def test_admin_health_adds_uptime_pid_and_latency(live: LiveGateway) -> None:
@@ -55,13 +65,15 @@ def test_admin_logs_and_their_bounds(live: LiveGateway) -> None:
 
 
 def test_admin_stats_shape(live: LiveGateway) -> None:
+    with live.client("free") as client:
+        assert client.get("/api/bars/EURUSD/H1", params={"count": 5}).status_code == 200  # a timed call
     with live.client("admin") as client:
         stats = client.get("/api/admin/terminals/stats").json()["stats"]
     assert stats["terminals_by_status"] == {"connected": 15, "disconnected": 0, "reconnecting": 0}
     assert 0 <= stats["total_uptime_percentage"] <= 100
     assert stats["total_reconnects_24h"] >= 0
     assert isinstance(stats["most_problematic_terminals"], list)
-    assert "avg_response_time_ms" in stats
+    assert stats["avg_response_time_ms"] > 0
 
 
 def test_metrics_count_requests_by_route(live: LiveGateway) -> None:

@@ -72,7 +72,8 @@ def test_indicators_shape(live: LiveGateway) -> None:
     ohlc = data["ohlc"]
     assert len(ohlc) == 300
     assert set(ohlc[0]) == {"time", "open", "high", "low", "close", "volume"}
-    assert [bar["time"] for bar in ohlc] == sorted(bar["time"] for bar in ohlc)
+    # Newest first, as the original contract's example: ohlc[point["index"]] is a point's bar.
+    assert [bar["time"] for bar in ohlc] == sorted((bar["time"] for bar in ohlc), reverse=True)
     assert all(bar["low"] <= min(bar["open"], bar["close"]) <= bar["high"] for bar in ohlc)
     assert set(data["horizontal"]) == {"peak_1", "peak_2", "peak_3", "bottom_1", "bottom_2", "bottom_3"}
     assert set(data["diagonal"]) == {f"{kind}_{n}" for kind in ("ascending", "descending") for n in (1, 2, 3)}
@@ -81,8 +82,7 @@ def test_indicators_shape(live: LiveGateway) -> None:
     for points in lines:
         if points:
             assert set(points[0]) == {"index", "value"}
-            assert points[-1]["index"] == 0
-            assert [p["index"] for p in points] == list(range(len(points) - 1, -1, -1))
+            assert [p["index"] for p in points] == list(range(len(points)))
     times = {bar["time"] for bar in ohlc}
     for kind in ("peaks", "bottoms"):
         assert data["fractals"][kind], f"300 bars should hold {kind}"
@@ -94,6 +94,7 @@ def test_indicators_shape(live: LiveGateway) -> None:
     assert metadata["bars_returned"] == 300
     assert metadata["terminal_id"] == "MT5_05"
     assert metadata["generated_at"].endswith("Z")
+    assert metadata["series_order"] == "newest_first"
 
 
 def test_indicators_accept_overlay_parameters(live: LiveGateway) -> None:

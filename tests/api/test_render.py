@@ -48,7 +48,15 @@ async def test_worker_renders_the_same_bytes_as_the_loop(rates: Any) -> None:
     finally:
         await renderer.stop()
     metadata = orjson.loads(in_loop)["data"]["metadata"]
-    assert list(metadata) == ["symbol", "timeframe", "tier", "bars_returned", "terminal_id", "generated_at"]
+    assert list(metadata) == [
+        "symbol",
+        "timeframe",
+        "tier",
+        "bars_returned",
+        "terminal_id",
+        "generated_at",
+        "series_order",
+    ]
     assert metadata["bars_returned"] == 300
 
 

@@ -44,7 +44,7 @@ def test_serve_runs_the_mirror_and_the_bridge_reads_it(tmp_path: Path) -> None:
                 assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
                 time.sleep(0.2)
             info_path = f"/api/mt5/account/{LOGIN}/info"
-            assert client.get(info_path, headers={"X-API-Key": viewer}).json()["stored_data"] is None
+            before = client.get(info_path, headers={"X-API-Key": viewer}).json()["stored_data"]
 
             synced = client.post("/api/admin/sync-from-vps", headers={"X-Admin-API-Key": admin}).json()
             cached = client.get(f"/api/cache/accounts/{LOGIN}", headers={"X-API-Key": viewer}).json()
@@ -52,6 +52,8 @@ def test_serve_runs_the_mirror_and_the_bridge_reads_it(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+    # Before the first cycle: still an object (the design's clients read it), empty, and why.
+    assert before["balance"] is None and "no copy" in before["reason"]
     assert (synced["status"], synced["accounts_synced"], synced["total_accounts"]) == ("success", 1, 1)
     assert cached["success"] is True
     assert info["stored_data"]["login"] == LOGIN

@@ -1,4 +1,8 @@
-"""The pre-serialised payload writes the very bytes the former dict-per-bar payload did."""
+"""The pre-serialised payload writes the very bytes the former dict-per-bar payload did.
+
+The payload runs newest first since the original contract's order was adopted (issue 17); the
+former payloads ran oldest first, so each series is turned back before the bytes are compared.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,18 @@ def _random_walk(seed: int, count: int) -> NDArray[np.void]:
     close = 1.1 + np.cumsum(walk.normal(0, 0.002, count))
     spread = np.abs(walk.normal(0, 0.0015, count))
     return rates(close + spread, close - spread, close)
+
+
+def _oldest_first(data: dict[str, Any]) -> dict[str, Any]:
+    """The payload with every series in the former order (ohlc, line points, fractals reversed)."""
+    turned = dict(data, ohlc=data["ohlc"][::-1])
+    for group in ("horizontal", "diagonal", "fractals"):
+        turned[group] = {name: points[::-1] for name, points in data[group].items()}
+    return turned
+
+
+def _former_bytes(body: bytes) -> bytes:
+    return orjson.dumps(_oldest_first(orjson.loads(body)))
 
 
 # SHA-256 and length of orjson.dumps(compute_overlays(...)) as written by the former implementation
@@ -60,7 +76,8 @@ def test_payload_bytes_are_those_of_the_former_implementation(
     seed: int, count: int, options: dict[str, Any], params: dict[str, Any], size: int, digest: str
 ) -> None:
     body = orjson.dumps(overlay_fragments(_random_walk(seed, count), OverlayParams(**params), **options))
-    assert (len(body), hashlib.sha256(body).hexdigest()) == (size, digest)
+    former = _former_bytes(body)
+    assert (len(former), hashlib.sha256(former).hexdigest()) == (size, digest)
 
 
 def test_response_body_bytes_are_those_of_the_former_implementation() -> None:
@@ -75,9 +92,13 @@ def test_response_body_bytes_are_those_of_the_former_implementation() -> None:
         terminal_id="MT5_01",
         generated_at="2026-11-21T10:00:00.000Z",
     )
-    assert len(body) == 166268
+    payload = orjson.loads(body)
+    assert payload["data"]["metadata"].pop("series_order") == "newest_first"
+    former = orjson.dumps({"success": True, "data": _oldest_first(payload["data"])})
+    assert len(former) == 166268
     assert (
-        hashlib.sha256(body).hexdigest() == "e819b2883be88542b09ce3378f65a4fc1034c6a56856bb8d6dc20d499eaa1574"
+        hashlib.sha256(former).hexdigest()
+        == "e819b2883be88542b09ce3378f65a4fc1034c6a56856bb8d6dc20d499eaa1574"
     )
 
 
@@ -92,5 +113,5 @@ def test_numbers_of_any_magnitude_are_written_as_python_values_are() -> None:
             *(bars[name].tolist() for name in ("time", "open", "high", "low", "close", "tick_volume")),
             strict=True,
         )
-    ]
+    ][::-1]
     assert ohlc == orjson.dumps(expected)

@@ -34,10 +34,10 @@ def test_compute_overlays_has_the_issue_shape() -> None:
     assert orjson.loads(orjson.dumps(data)) == data
 
 
-def test_compute_overlays_lists_ohlc_oldest_first_as_python_values() -> None:
+def test_compute_overlays_lists_ohlc_newest_first_as_python_values() -> None:
     ohlc = compute_overlays(RISING_PEAKS, SMALL)["ohlc"]
     assert len(ohlc) == 70
-    assert ohlc[0] == {
+    assert ohlc[-1] == {
         "time": START_TIME,
         "open": 95.0,
         "high": 95.01,
@@ -45,47 +45,55 @@ def test_compute_overlays_lists_ohlc_oldest_first_as_python_values() -> None:
         "close": 95.0,
         "volume": 10,
     }
-    assert ohlc[-1]["time"] == START_TIME + 69 * BAR_SECONDS
+    assert ohlc[0]["time"] == START_TIME + 69 * BAR_SECONDS
     assert all(type(bar["time"]) is int and type(bar["volume"]) is int for bar in ohlc)
     assert all(type(bar[key]) is float for bar in ohlc for key in ("open", "high", "low", "close"))
 
 
-def test_compute_overlays_draws_a_line_from_its_first_anchor_to_index_zero() -> None:
+def test_compute_overlays_draws_a_line_from_index_zero_back_to_its_first_anchor() -> None:
     data = compute_overlays(RISING_PEAKS, SMALL)
     points = data["horizontal"]["peak_1"]
-    # first anchor row 22 of 70 bars: indices 47 .. 0, one per bar, the newest last
-    assert [point["index"] for point in points] == list(range(47, -1, -1))
-    assert points[0]["value"] == pytest.approx(100.01)
-    assert points[-1]["value"] == pytest.approx(100.01 + 0.1 * (69 - 22))
+    # first anchor row 22 of 70 bars: indices 0 .. 47, one per bar, the newest first
+    assert [point["index"] for point in points] == list(range(48))
+    assert points[-1]["value"] == pytest.approx(100.01)
+    assert points[0]["value"] == pytest.approx(100.01 + 0.1 * (69 - 22))
     assert data["horizontal"]["peak_2"] == []
+
+
+def test_a_points_index_is_its_bars_position_in_ohlc() -> None:
+    """As the original contract's example reads it: ohlc[point.index] is the bar a point is drawn at."""
+    data = compute_overlays(RISING_PEAKS, SMALL)
+    anchor = data["horizontal"]["peak_1"][-1]  # the line's first anchor, the peak at row 22
+    assert data["ohlc"][anchor["index"]]["time"] == START_TIME + 22 * BAR_SECONDS
+    assert data["ohlc"][anchor["index"]]["high"] == pytest.approx(anchor["value"])
 
 
 def test_compute_overlays_anchors_lines_only_on_fractals_within_the_lookback() -> None:
     # the bottoms 12, 32, 52 make a line unless the lookback (rows 20 ..) leaves out row 12
     assert compute_overlays(RISING_PEAKS, SMALL)["horizontal"]["bottom_1"] == []
     wider = compute_overlays(RISING_PEAKS, OverlayParams(window=5, lookback=60))
-    assert wider["horizontal"]["bottom_1"][0]["index"] == 69 - 12
+    assert wider["horizontal"]["bottom_1"][-1]["index"] == 69 - 12
 
 
 def test_compute_overlays_lists_fractals_among_the_returned_bars() -> None:
     fractals = compute_overlays(RISING_PEAKS, SMALL)["fractals"]
     assert fractals["peaks"] == [
         {"time": START_TIME + row * BAR_SECONDS, "price": pytest.approx(price)}
-        for row, price in [(22, 100.01), (42, 102.01), (62, 104.01)]
+        for row, price in [(62, 104.01), (42, 102.01), (22, 100.01)]
     ]
     # row 12 lies outside the lookback but among the returned bars: listed, not used for lines
     assert [point["time"] for point in fractals["bottoms"]] == [
-        START_TIME + row * BAR_SECONDS for row in (12, 32, 52)
+        START_TIME + row * BAR_SECONDS for row in (52, 32, 12)
     ]
 
 
 def test_compute_overlays_limits_everything_drawn_to_the_requested_bars() -> None:
     data = compute_overlays(RISING_PEAKS, SMALL, bars=30)
     assert len(data["ohlc"]) == 30
-    assert data["ohlc"][0]["time"] == START_TIME + 40 * BAR_SECONDS
-    assert [point["index"] for point in data["horizontal"]["peak_1"]] == list(range(29, -1, -1))
+    assert data["ohlc"][-1]["time"] == START_TIME + 40 * BAR_SECONDS
+    assert [point["index"] for point in data["horizontal"]["peak_1"]] == list(range(30))
     assert [point["time"] for point in data["fractals"]["peaks"]] == [
-        START_TIME + r * BAR_SECONDS for r in (42, 62)
+        START_TIME + r * BAR_SECONDS for r in (62, 42)
     ]
     assert [point["time"] for point in data["fractals"]["bottoms"]] == [START_TIME + 52 * BAR_SECONDS]
 
@@ -96,7 +104,7 @@ def test_compute_overlays_returns_every_bar_when_more_are_requested() -> None:
 
 def test_compute_overlays_rounds_prices_to_digits() -> None:
     data = compute_overlays(RISING_PEAKS, SMALL, digits=1)
-    assert data["ohlc"][0] == {
+    assert data["ohlc"][-1] == {
         "time": START_TIME,
         "open": 95.0,
         "high": 95.0,
@@ -104,8 +112,8 @@ def test_compute_overlays_rounds_prices_to_digits() -> None:
         "close": 95.0,
         "volume": 10,
     }
-    assert data["horizontal"]["peak_1"][-1]["value"] == 104.7
-    assert data["fractals"]["peaks"][0]["price"] == 100.0
+    assert data["horizontal"]["peak_1"][0]["value"] == 104.7
+    assert data["fractals"]["peaks"][-1]["price"] == 100.0
 
 
 def test_compute_overlays_follows_lines_per_kind() -> None:
@@ -137,8 +145,8 @@ def test_compute_overlays_draws_the_chosen_diagonal_lines_to_index_zero() -> Non
         overlays.descending_lines, ("descending_1", "descending_2", "descending_3"), strict=False
     ):
         points = data["diagonal"][key]
-        assert points[0]["index"] == newest - line.first_row
-        assert points[-1] == {"index": 0, "value": pytest.approx(line.value_at(newest))}
+        assert points[-1]["index"] == newest - line.first_row
+        assert points[0] == {"index": 0, "value": pytest.approx(line.value_at(newest))}
         assert line.touches >= 4
 
 
@@ -193,6 +201,6 @@ def test_compute_overlays_holds_its_shape_for_any_valid_parameters(
     data = compute_overlays(bars, params, bars=shown, digits=3)
     assert len(data["ohlc"]) == min(shown, count)
     for points in (*data["horizontal"].values(), *data["diagonal"].values()):
-        assert [point["index"] for point in points] == list(range(len(points) - 1, -1, -1))
+        assert [point["index"] for point in points] == list(range(len(points)))
         assert len(points) <= min(shown, count)
     orjson.dumps(data)

@@ -18,7 +18,7 @@ def test_channels_parse_and_normalise() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["ticks", "ticks:", "bars:EURUSD", "account:abc", "account:" + "9" * 20, "quotes:EURUSD", "terminals:x"],
+    ["ticks", "ticks:", "bars:EURUSD", "account:abc", "account:" + "9" * 20, "trades:EURUSD", "terminals:x"],
 )
 def test_bad_channels_are_refused(name: str) -> None:
     with pytest.raises(ProtocolError) as caught:

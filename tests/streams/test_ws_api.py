@@ -80,7 +80,7 @@ async def test_bad_key_gets_an_error_and_a_close(live: Live) -> None:
         ("free", ["positions:5000001"], "forbidden"),
         ("trader", ["positions:999"], "account_not_found"),
         ("free", ["ticks:BTCUSD", "ticks:ETHUSD"], "tier_denied"),
-        ("free", ["quotes:BTCUSD"], "invalid_channel"),
+        ("free", ["trades:BTCUSD"], "invalid_channel"),
     ],
 )
 async def test_refused_subscriptions_change_nothing(

@@ -52,8 +52,8 @@ async def api(
 
 
 async def test_manual_sync_and_health_shapes(api: httpx.AsyncClient) -> None:
-    assert (await api.post("/api/admin/sync-from-vps")).status_code == 401
-    assert (await api.get("/api/admin/mt5-health", headers={"X-API-Key": VIEWER_KEY})).status_code == 401
+    assert (await api.post("/api/admin/sync-from-vps")).status_code == 403
+    assert (await api.get("/api/admin/mt5-health", headers={"X-API-Key": VIEWER_KEY})).status_code == 403
 
     response = await api.post("/api/admin/sync-from-vps", headers={"X-Admin-API-Key": ADMIN_KEY})
     assert response.status_code == 200
@@ -66,7 +66,12 @@ async def test_manual_sync_and_health_shapes(api: httpx.AsyncClient) -> None:
     assert health["status"] == "healthy"
     assert health["vps_api"]["reachable"] is True and health["vps_api"]["response_time"] > 0
     assert health["data_freshness"]["staleness"] == "fresh"
-    assert health["last_sync"]["success"] is True and health["last_sync"]["accounts_synced"] == 7
+    assert health["last_sync"]["success"] is True and health["last_sync"]["accounts_synced"] == "7/7"
+    assert health["last_sync"]["accounts_ok"] == health["last_sync"]["total_accounts"] == 7
+    assert (
+        health["data_freshness"]["oldest_update"].endswith("ago")
+        or health["data_freshness"]["oldest_update"] == "now"
+    )
     assert health["issues"] == []
 
 

@@ -16,7 +16,8 @@ def test_local_pool_source_and_stored_data(tmp_path: Path) -> None:
     app = build_app(tmp_path / "broker.sqlite", tmp_path / "journal.sqlite", sync=settings)
     worker = app.state.gateway.sync
     with live_gateway(app) as live, live.client("viewer") as client:
-        assert client.get(f"/api/mt5/account/{HEDGING}/info").json()["stored_data"] is None
+        before = client.get(f"/api/mt5/account/{HEDGING}/info").json()["stored_data"]
+        assert before["balance"] is None and "no copy" in before["reason"]
         run = live.run(worker.run_cycle())
         info = client.get(f"/api/mt5/account/{HEDGING}/info").json()
     assert (run.status, run.accounts_ok) == ("success", 3)

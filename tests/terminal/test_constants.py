@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mt5gateway.terminal import RATES_DTYPE, TICKS_DTYPE, constants, records
+from tests.shared_docs import shared_path
 
 from .official_wheel import OfficialWheel
 
@@ -74,10 +74,7 @@ def test_dtypes_match_module() -> None:
 
 def test_spec_field_orders_are_read_from_the_spec_file() -> None:
     """SPEC 4.1 lists field orders; each listed record must match ours exactly."""
-    spec = Path(__file__).resolve().parents[3] / "shared" / "SPEC.md"
-    if not spec.exists():
-        pytest.skip("shared/SPEC.md is not beside this checkout")
-    text = spec.read_text()
+    text = shared_path("SPEC.md").read_text()
     for name in ("Tick", "TradePosition", "TradeOrder", "TradeDeal", "OrderSendResult", "OrderCheckResult",
                  "TradeRequest", "BookInfo", "AccountInfo", "TerminalInfo"):  # fmt: skip
         start = text.index(f"- {name}: ")

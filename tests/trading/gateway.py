@@ -42,7 +42,9 @@ KEYS = {
 }
 
 
-def pool_config(broker_db: Path, *, deadlines: dict[str, float] | None = None) -> Any:
+def pool_config(
+    broker_db: Path, *, deadlines: dict[str, float] | None = None, backoff: tuple[float, float] = (0.2, 1.0)
+) -> Any:
     return parse_pool_config(
         {
             "terminals": [
@@ -51,8 +53,8 @@ def pool_config(broker_db: Path, *, deadlines: dict[str, float] | None = None) -
             ],
             "sim": {"broker_db": str(broker_db)},
             "deadlines": deadlines or {},
-            "backoff_initial": 0.2,
-            "backoff_max": 1.0,
+            "backoff_initial": backoff[0],
+            "backoff_max": backoff[1],
         },
         source="tests",
     )
@@ -65,8 +67,10 @@ def build_app(
     deadlines: dict[str, float] | None = None,
     websocket: dict[str, float] | None = None,
     sync: SyncSettings | None = None,
+    backoff: tuple[float, float] = (0.2, 1.0),
 ) -> FastAPI:
-    """The test gateway; ``websocket`` is the ``[api.websocket]`` table, ``sync`` a mirror's settings."""
+    """The test gateway; ``websocket`` is the ``[api.websocket]`` table, ``sync`` a mirror's settings,
+    ``backoff`` the pool's first and longest restart delays."""
     settings = load_settings(
         None,
         host="127.0.0.1",
@@ -87,7 +91,9 @@ def build_app(
         ),
     )
     return create_app(
-        GatewayConfig(api=settings, pool=pool_config(broker_db, deadlines=deadlines), sync=sync)
+        GatewayConfig(
+            api=settings, pool=pool_config(broker_db, deadlines=deadlines, backoff=backoff), sync=sync
+        )
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mt5gateway.pool import TerminalPool
 from mt5gateway.streams.feeds import Feeds
@@ -16,10 +17,17 @@ from mt5gateway.streams.hub import Hub, HubLimits
 from mt5gateway.trading.journal import Journal
 from mt5gateway.trading.service import TradingService
 
-from .service import AccountRef, AccountService, StoredLookup
+from .service import AccountRef, AccountService, StoredLookup, StoreProbe
 from .sessions import AccountSessions
 
-__all__ = ["JOURNAL_RETENTION_S", "Bridge", "configured_accounts", "default_journal_path"]
+__all__ = [
+    "JOURNAL_RETENTION_S",
+    "Bridge",
+    "configured_accounts",
+    "default_journal_path",
+    "journal_probe",
+    "terminal_servers",
+]
 
 # How long an answered Idempotency-Key is remembered (a week: far longer than any client retries).
 JOURNAL_RETENTION_S = 7 * 86_400.0
@@ -33,15 +41,34 @@ def default_journal_path() -> Path:
     return Path(os.environ.get("MT5GW_DATA_DIR") or "data") / "trading" / "journal.sqlite"
 
 
+def terminal_servers(pool: TerminalPool) -> dict[str, str | None]:
+    """Each terminal's trade server as configured (a simulated one's is the simulator's)."""
+    sim_server = pool.config.sim.server
+    return {t.id: t.server or (sim_server if t.backend == "sim" else None) for t in pool.config.terminals}
+
+
 def configured_accounts(pool: TerminalPool) -> list[AccountRef]:
     """The logins the pool's config routes, with their terminal and trade server."""
-    refs: list[AccountRef] = []
-    for terminal in pool.config.terminals:
-        server = terminal.server or (pool.config.sim.server if terminal.backend == "sim" else None)
-        refs.extend(
-            AccountRef(login=login, terminal_id=terminal.id, server=server) for login in terminal.routes_login
-        )
-    return refs
+    servers = terminal_servers(pool)
+    return [
+        AccountRef(login=login, terminal_id=terminal.id, server=servers[terminal.id])
+        for terminal in pool.config.terminals
+        for login in terminal.routes_login
+    ]
+
+
+def journal_probe(journal: Journal) -> StoreProbe:
+    """The bridge's own store, the trade journal, as the bridge health's ``store`` (without a mirror)."""
+
+    async def probe() -> dict[str, Any]:
+        state: dict[str, Any] = {"kind": "trade_journal", "backend": "sqlite"}
+        try:
+            journal.get("", "")  # a read: the journal answers
+        except Exception as exc:  # any failure means "not connected", and says why
+            return state | {"connected": False, "error": f"{type(exc).__name__}: {exc}"}
+        return state | {"connected": True}
+
+    return probe
 
 
 @dataclass(frozen=True)
@@ -71,10 +98,13 @@ class Bridge:
         """The services over ``pool`` (nothing started yet)."""
         default_logins = {t.id: t.login for t in pool.config.terminals if t.login is not None}
         sessions = AccountSessions(pool, default_logins=default_logins)
-        accounts = AccountService(
-            sessions=sessions, configured=lambda: configured_accounts(pool), stored_lookup=stored_lookup
-        )
         journal = Journal(journal_path if journal_path is not None else default_journal_path())
+        accounts = AccountService(
+            sessions=sessions,
+            configured=lambda: configured_accounts(pool),
+            store_probe=journal_probe(journal),
+            stored_lookup=stored_lookup,
+        )
         hub = Hub(hub_limits)
         return cls(
             pool=pool,

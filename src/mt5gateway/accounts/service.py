@@ -18,10 +18,12 @@ from mt5gateway.terminal import record_to_dict
 
 from .sessions import AccountSessions, Session
 
-__all__ = ["AccountRef", "AccountService", "StoredLookup", "history_window"]
+__all__ = ["LIVE_FIELDS", "AccountRef", "AccountService", "StoreProbe", "StoredLookup", "history_window"]
 
 # The mirror's copy of an account (sync package), when one is configured.
 StoredLookup = Callable[[int], Awaitable[dict[str, Any] | None]]
+# The state of the store behind the bridge: {kind, backend, connected, error?} (the design's "mongodb").
+StoreProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 # Without from/to, history views cover the last 30 days (and a day ahead, for server clocks east of UTC).
 _DEFAULT_HISTORY = timedelta(days=30)
@@ -76,10 +78,12 @@ class AccountService:
         *,
         sessions: AccountSessions,
         configured: Callable[[], list[AccountRef]],
+        store_probe: StoreProbe,
         stored_lookup: StoredLookup | None = None,
     ) -> None:
         self.sessions = sessions
         self._configured = configured
+        self.store_probe = store_probe
         self.stored_lookup = stored_lookup
 
     async def accounts(self) -> list[AccountRef]:
@@ -89,6 +93,15 @@ class AccountService:
         for login, (terminal_id, server) in self.sessions.discovered.items():
             refs.setdefault(login, AccountRef(login=login, terminal_id=terminal_id, server=server))
         return sorted(refs.values(), key=lambda ref: ref.login)
+
+    async def default_login(self, preferred: int | None = None) -> int:
+        """``preferred`` (a key's default account), else the first account the pool knows."""
+        if preferred is not None:
+            return preferred
+        refs = await self.accounts()
+        if not refs:
+            raise AccountNotFound("no account is known to the pool: configure a terminal's login")
+        return refs[0].login
 
     async def _read(
         self, login: int, reader: Callable[[Session], Awaitable[Any]]
@@ -148,12 +161,14 @@ class AccountService:
     # -- the account-mirror design's bridge views --
 
     async def bridge_health(self, terminal_id: str) -> dict[str, Any]:
-        """``{status, timestamp, mt5: {available, terminal_info: {...}}}`` for one terminal."""
+        """``{status, timestamp, mt5: {available, terminal_info: {...}}, store, mongodb}`` for one
+        terminal; ``store`` is the store behind the bridge, ``mongodb`` the design's name for it."""
         async with self.sessions.session(terminal_id) as session:
             info = await session.call_raw("terminal_info")
+        store = await self.store_probe()
         available = info is not None and bool(info.connected)
         return {
-            "status": "healthy" if available else "unhealthy",
+            "status": "healthy" if available and store["connected"] else "unhealthy",
             "timestamp": _now_iso(),
             "mt5": {
                 "available": available,
@@ -168,6 +183,8 @@ class AccountService:
                     "build": info.build,
                 },
             },
+            "store": store,
+            "mongodb": {"connected": store["connected"], "alias_of": "store"},
         }
 
     async def live_data(self, login: int) -> dict[str, Any]:
@@ -183,6 +200,18 @@ class AccountService:
             "fetched_at": metadata["fetched_at"],
         }
 
-    async def stored_data(self, login: int) -> dict[str, Any] | None:
-        """The mirror's copy of the account, or None when no mirror is configured (or it has none)."""
-        return None if self.stored_lookup is None else await self.stored_lookup(login)
+    async def stored_data(self, login: int) -> dict[str, Any]:
+        """The mirror's copy of the account; without one, its fields empty and a ``reason``."""
+        if self.stored_lookup is None:
+            return _no_stored_copy("no account mirror is configured on this gateway")
+        copy = await self.stored_lookup(login)
+        return (
+            copy
+            if copy is not None
+            else _no_stored_copy("the account mirror holds no copy of this account yet")
+        )
+
+
+def _no_stored_copy(reason: str) -> dict[str, Any]:
+    """``stored_data`` when there is no copy: still an object, as the design's clients read it."""
+    return {**dict.fromkeys(LIVE_FIELDS), "reason": reason}

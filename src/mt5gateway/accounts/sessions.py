@@ -22,8 +22,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mt5gateway.errors import AccountNotFound, GatewayError, OrderRejected, TerminalError, TerminalUnavailable
+from mt5gateway.errors import (
+    AccountNotFound,
+    Forbidden,
+    GatewayError,
+    OrderRejected,
+    TerminalError,
+    TerminalUnavailable,
+)
 from mt5gateway.terminal import AccountInfo
+from mt5gateway.terminal import constants as c
 
 __all__ = ["AccountSessions", "PoolCalls", "Session", "require_result"]
 
@@ -41,6 +49,8 @@ class PoolCalls(Protocol):
     def terminal_for_symbol(self, symbol: str) -> str: ...
 
     def terminal_for_login(self, login: int) -> str: ...
+
+    def retry_after(self, terminal_id: str) -> int | None: ...
 
 
 async def require_result(pool: PoolCalls, terminal_id: str, function: str, result: Any) -> Any:
@@ -183,6 +193,50 @@ class AccountSessions:
     def forget(self, terminal_id: str) -> None:
         """Drop what is known of the terminal's account (it left "up", or a call failed)."""
         self._current.pop(terminal_id, None)
+
+    async def connect(
+        self, login: int, *, password: str, server: str | None = None, terminal_id: str | None = None
+    ) -> tuple[str, AccountInfo]:
+        """Log a terminal in to ``login`` with its password (the MT5 Bridge Microservice's connect).
+
+        The terminal is the one hosting ``login`` (configured or discovered), else ``terminal_id``,
+        else the pool's first. A wrong password or server is ``Forbidden`` (the trade server refused
+        the credentials) with the terminal's ``last_error()``; any other failure is ``TerminalError``.
+        Returns the terminal and its ``account_info()``; the login is remembered as discovered there.
+        """
+        if terminal_id is None:
+            try:
+                terminal_id = await self.route(login=login)
+            except AccountNotFound:
+                terminal_id = self.pool.terminal_ids[0]
+        gate = self._gates.setdefault(terminal_id, _Gate())
+        # Entered as a switch to ``login``, so that no other request runs on the terminal meanwhile.
+        await gate.enter(login, must_switch=lambda: True)
+        try:
+            self.forget(terminal_id)
+            # The module refuses server=None (Invalid "server" argument): without one, none is sent.
+            if server is None:
+                ok = await self.pool.call(terminal_id, "login", login, password=password)
+            else:
+                ok = await self.pool.call(terminal_id, "login", login, password=password, server=server)
+            if not ok:
+                code, message = await self.pool.call(terminal_id, "last_error")
+                if code == c.RES_E_AUTH_FAILED:
+                    raise Forbidden(
+                        f"the trade server refused login {login}: wrong password or server",
+                        terminal_id=terminal_id,
+                        last_error={"code": code, "message": message},
+                    )
+                await require_result(self.pool, terminal_id, "login", ok)
+            info: AccountInfo = await require_result(
+                self.pool, terminal_id, "account_info", await self.pool.call(terminal_id, "account_info")
+            )
+            self._current[terminal_id] = login
+            self.discovered[login] = (terminal_id, str(info.server))
+            return terminal_id, info
+        finally:
+            await gate.switched()
+            await gate.leave()
 
     @asynccontextmanager
     async def session(self, terminal_id: str, login: int | None = None) -> AsyncIterator[Session]:

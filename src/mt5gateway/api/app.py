@@ -17,10 +17,10 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from mt5gateway import __version__
 from mt5gateway.accounts.bridge import Bridge
@@ -30,19 +30,20 @@ from mt5gateway.market.service import MarketService
 from mt5gateway.pool import TerminalPool
 from mt5gateway.recorder.running import RecordedData
 from mt5gateway.research.service import BacktestService
-from mt5gateway.sync import Clock, build_worker, stored_lookup, system_clock
+from mt5gateway.sync import Clock, build_worker, mirror_probe, stored_lookup, system_clock
 from mt5gateway.ta.feed import AnalysisFeed
 from mt5gateway.ta.service import TechnicalAnalysis
 
-from .auth import CLIENT_KEY_SCHEME
 from .deps import Gateway
 from .errors import install_error_handlers
 from .fastpath import INDICATOR_PREFIX, CachedIndicatorFastPath
+from .guards import RequestGuard
 from .keys import KeyStore
 from .metrics import Metrics, MetricsMiddleware
+from .openapi import document_api
 from .ratelimit import RateLimiter
 from .responses import OrjsonResponse
-from .routers import accounts, admin, backtests, data, health, market, sync, ta, trading, ws
+from .routers import accounts, admin, backtests, data, health, market, s4, sync, ta, trading, ws
 from .settings import GatewayConfig
 from .wsdirect import CaptureWebSocketSend
 
@@ -70,7 +71,8 @@ def build_gateway(config: GatewayConfig, *, clock: Clock = system_clock) -> Gate
     if config.sync is not None:
         sync_worker = build_worker(config.sync, clock=clock, local_bridge=bridge)
         bridge.accounts.stored_lookup = stored_lookup(sync_worker)
-    market = MarketService(
+        bridge.accounts.store_probe = mirror_probe(sync_worker)
+    market_service = MarketService(
         pool=pool, tiers=tiers, cache=cache, renderer=Renderer(settings.indicator_render_workers)
     )
     return Gateway(
@@ -79,9 +81,9 @@ def build_gateway(config: GatewayConfig, *, clock: Clock = system_clock) -> Gate
         keys=KeyStore(settings.keys, settings.admin_key_hash),
         limiter=RateLimiter(per_minute=settings.rate_limit.per_minute, burst=settings.rate_limit.burst),
         tiers=tiers,
-        market=market,
-        ta=TechnicalAnalysis(market=market),
-        ta_feed=AnalysisFeed(bridge.hub, market, pool.bus),
+        market=market_service,
+        ta=TechnicalAnalysis(market=market_service),
+        ta_feed=AnalysisFeed(bridge.hub, market_service, pool.bus),
         metrics=Metrics(pool.statuses),
         data=RecordedData(
             settings.store_url,
@@ -142,7 +144,9 @@ def create_app(config: GatewayConfig, *, clock: Clock = system_clock) -> FastAPI
         async with run_gateway(gateway):
             yield
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files served by the gateway (no CDN: they
+    # render offline).
+    app = FastAPIOffline(
         title="mt5gateway",
         version=__version__,
         description="MetaTrader 5 terminals behind one HTTP + WebSocket API: market data, tiered indicators, accounts, trading, admin.",
@@ -153,19 +157,21 @@ def create_app(config: GatewayConfig, *, clock: Clock = system_clock) -> FastAPI
     install_error_handlers(app)
     # Trading routes are matched first: the app tries its routes in order and each failed match
     # costs (a fifth of an order's CPU with them last); the rest pay a handful of failed matches.
-    for module in (trading, health, market, ta, admin, data, sync, accounts, backtests, ws):
+    for module in (trading, health, market, ta, admin, data, sync, accounts, backtests, s4, ws):
         app.include_router(module.router)
     indicator_route = next(
         route
         for route in market.router.routes
         if isinstance(route, APIRoute) and route.path.startswith(INDICATOR_PREFIX)
     )
-    # The last middleware added is the outermost: metrics see the fast path's answers too.
+    # The last middleware added is the outermost: metrics see the fast path's answers and the
+    # guard's refusals too; the guard gives every request its id and checks the key before a body.
     app.add_middleware(CachedIndicatorFastPath, gateway=gateway, route=indicator_route)
+    app.add_middleware(RequestGuard, gateway=gateway, max_bytes=gateway.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     # Outermost, so that it sees the server's own WebSocket send (see wsdirect).
     app.add_middleware(CaptureWebSocketSend)
-    _document_client_key(app)
+    document_api(app)
     return app
 
 
@@ -179,19 +185,3 @@ def _freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def _document_client_key(app: FastAPI) -> None:
-    """Add the ``ClientKey`` security scheme the market routes name (their check reads the header)."""
-    build_schema = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build_schema()  # FastAPI keeps it as app.openapi_schema
-            schema.setdefault("components", {}).setdefault("securitySchemes", {})["ClientKey"] = (
-                CLIENT_KEY_SCHEME
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,9 @@
 - Request validation errors: 400 ``invalid_request`` with a sentence naming the parameter.
 - A database that does not answer (SQLAlchemy's OperationalError: refused, gone, locked too long):
   503 ``store_unavailable`` with ``Retry-After``; the data stays as it was.
-- Unknown paths and wrong methods: 404 ``not_found`` / 405 ``method_not_allowed``.
+- Unknown paths and wrong methods: 404 ``not_found`` / 405 ``method_not_allowed``, the latter with
+  ``Allow`` naming every method the path takes (Starlette names only those of the first route that
+  matched the path).
 - Anything else: 500 ``internal_error`` with a generic sentence (details go to the log, not the client).
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -30,10 +33,18 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
-def error_response(status: int, body: dict[str, Any], *, retry_after: int | None = None) -> Response:
+def error_response(
+    status: int,
+    body: dict[str, Any],
+    *,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A JSON error response, with ``Retry-After`` when given."""
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    sent = dict(headers or {})
+    if retry_after is not None:
+        sent["Retry-After"] = str(retry_after)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=sent)
 
 
 def _gateway_error(request: Request, exc: Exception) -> Response:
@@ -68,14 +79,28 @@ def _validation_error(_request: Request, exc: Exception) -> Response:
     return error_response(400, body)
 
 
-def _http_error(_request: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = route.path_regex if route.methods else None
+        if regex is not None and regex.match(path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     body = {
         "success": False,
         "error": str(exc.detail),
         "code": _HTTP_CODES.get(exc.status_code, "http_error"),
     }
-    return error_response(exc.status_code, body)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, body, headers=headers)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> Response:

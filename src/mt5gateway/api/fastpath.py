@@ -25,7 +25,8 @@ __all__ = ["INDICATOR_PREFIX", "CachedIndicatorFastPath"]
 
 INDICATOR_PREFIX = "/api/indicators/"
 _DEFAULT_PARAMS = OverlayParams()
-_NEEDED_HEADERS = frozenset({b"x-api-key", b"x-user-tier", b"accept-encoding"})
+_NEEDED_HEADERS = frozenset({b"x-api-key", b"authorization", b"x-user-tier", b"accept-encoding"})
+_MAX_BARS_DIGITS = len(str(MAX_BARS))
 
 
 class CachedIndicatorFastPath:
@@ -84,11 +85,13 @@ class CachedIndicatorFastPath:
 
 
 def _bars(query: bytes) -> int | None:
-    """``bars`` of a query holding nothing else, when valid; ``None`` sends the request to the route."""
+    """``bars`` of a query holding nothing else, when valid; ``None`` sends the request to the route
+    (which checks the key before any parameter)."""
     if not query:
         return DEFAULT_INDICATOR_BARS
     name, _, value = query.partition(b"=")
-    if name != b"bars" or not value.isdigit():
+    # The length first: int() of thousands of digits raises (and costs) before any range check.
+    if name != b"bars" or not value.isdigit() or len(value) > _MAX_BARS_DIGITS:
         return None
     bars = int(value)
     return bars if MIN_INDICATOR_BARS <= bars <= MAX_BARS else None

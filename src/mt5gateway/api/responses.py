@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from mt5gateway.market.cache import PreparedBody
 
@@ -22,10 +22,15 @@ class OrjsonResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
-class JSONBytes(Response):
-    """A JSON body serialised beforehand (the indicator cache's bytes), sent as they are."""
+class JSONBytes(JSONResponse):
+    """A JSON body serialised beforehand (cached or built from arrays), sent as it is.
 
-    media_type = "application/json"
+    A ``JSONResponse`` so that the OpenAPI document describes the route's model as its JSON body.
+    """
+
+    def render(self, content: Any) -> bytes:
+        assert isinstance(content, bytes)
+        return content
 
 
 def prepared_response(request: Request, body: PreparedBody) -> JSONBytes:

@@ -6,8 +6,6 @@ clients and for schema-driven tests, and are not used to validate each response 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 __all__ = [
@@ -57,8 +55,10 @@ class TimeframesResponse(BaseModel):
 class TerminalHealth(BaseModel):
     connected: bool
     terminal_id: str
-    last_check: str | None
-    error: str | None = None
+    last_check: str = Field(
+        description="date-time of the last health check (before the first: when its worker started)"
+    )
+    error: str | None = Field(default=None, description="why it is not connected (absent when it is)")
 
 
 class HealthResponse(BaseModel):
@@ -82,7 +82,7 @@ class AdminTerminalHealth(TerminalHealth):
     latency_p99_ms: float | None
     calls: int
     errors: int
-    last_error: str | None
+    last_error: str = Field(description='the last failure ("" when there is none)')
 
 
 class AdminHealthResponse(HealthResponse):
@@ -90,7 +90,7 @@ class AdminHealthResponse(HealthResponse):
 
 
 class Point(BaseModel):
-    index: int = Field(description="series index: 0 = newest bar")
+    index: int = Field(description="the bar's position in ohlc (0 = the newest bar)")
     value: float
 
 
@@ -120,13 +120,18 @@ class IndicatorMetadata(BaseModel):
     bars_returned: int
     terminal_id: str
     generated_at: str
+    series_order: str = Field(
+        description="newest_first: ohlc, fractals and line points; a point's index is its position in ohlc"
+    )
 
 
 class IndicatorData(BaseModel):
-    ohlc: list[OhlcBar] = Field(description="oldest first")
-    horizontal: dict[str, list[Point]] = Field(description="peak_1..3, bottom_1..3")
-    diagonal: dict[str, list[Point]] = Field(description="ascending_1..3, descending_1..3")
-    fractals: Fractals
+    ohlc: list[OhlcBar] = Field(description="newest first (ohlc[0] is the newest bar)")
+    horizontal: dict[str, list[Point]] = Field(description="peak_1..3, bottom_1..3; points newest first")
+    diagonal: dict[str, list[Point]] = Field(
+        description="ascending_1..3, descending_1..3; points newest first"
+    )
+    fractals: Fractals = Field(description="newest first")
     metadata: IndicatorMetadata
 
 
@@ -135,15 +140,43 @@ class IndicatorResponse(BaseModel):
     data: IndicatorData
 
 
+class Bar(BaseModel):
+    """One bar, as ``copy_rates_*`` gives it (time in epoch seconds)."""
+
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    tick_volume: int
+    spread: int
+    real_volume: int
+
+
+class Tick(BaseModel):
+    """One tick, as ``copy_ticks_*`` gives it (time in epoch seconds, time_msc in milliseconds)."""
+
+    time: int
+    bid: float
+    ask: float
+    last: float
+    volume: int
+    time_msc: int
+    flags: int
+    volume_real: float
+
+
+class Quote(Tick):
+    terminal_id: str
+
+
 class BarsResponse(BaseModel):
     success: bool
     symbol: str
     timeframe: str
     terminal_id: str
     count: int
-    bars: list[dict[str, Any]] = Field(
-        description="time, open, high, low, close, tick_volume, spread, real_volume; oldest first"
-    )
+    bars: list[Bar] = Field(description="oldest first")
 
 
 class TicksResponse(BaseModel):
@@ -151,15 +184,13 @@ class TicksResponse(BaseModel):
     symbol: str
     terminal_id: str
     count: int
-    ticks: list[dict[str, Any]] = Field(
-        description="time, bid, ask, last, volume, time_msc, flags, volume_real; oldest first"
-    )
+    ticks: list[Tick] = Field(description="oldest first")
 
 
 class QuotesResponse(BaseModel):
     success: bool
     tier: str
-    quotes: dict[str, dict[str, Any]] = Field(description="the last tick by symbol")
+    quotes: dict[str, Quote] = Field(description="the last tick by symbol")
     errors: dict[str, ErrorBody] = Field(description="symbols whose terminal could not answer")
 
 
@@ -167,16 +198,16 @@ class RestartResponse(BaseModel):
     success: bool
     message: str
     terminal_id: str
-    symbol: str | None
+    symbol: str = Field(description='the symbol the terminal is known by ("" when it serves none)')
     connected: bool
-    last_error: str | None = None
+    last_error: str = Field(default="", description="why it did not come back (absent when it did)")
 
 
 class RestartResult(BaseModel):
     terminal_id: str
-    symbol: str | None
+    symbol: str
     success: bool
-    error: str | None = None
+    error: str = Field(default="", description="why it did not come back (absent when it did)")
 
 
 class RestartAllResponse(BaseModel):
@@ -197,7 +228,7 @@ class LogLine(BaseModel):
 class LogsResponse(BaseModel):
     success: bool
     terminal_id: str
-    symbol: str | None
+    symbol: str
     logs: list[LogLine]
 
 
@@ -209,17 +240,19 @@ class TerminalsByStatus(BaseModel):
 
 class ProblematicTerminal(BaseModel):
     terminal_id: str
-    symbol: str | None
+    symbol: str
     errors: int
     restarts: int
     reconnects: int
-    last_error: str | None
+    last_error: str
+    reconnect_count: int = Field(description="the original service's name for reconnects")
+    uptime: float = Field(description="uptime in %, the original service's name")
 
 
 class Stats(BaseModel):
     total_uptime_percentage: float
     total_reconnects_24h: int
-    avg_response_time_ms: float | None
+    avg_response_time_ms: float = Field(default=0.0, description="absent until a call was timed")
     terminals_by_status: TerminalsByStatus
     most_problematic_terminals: list[ProblematicTerminal]
 

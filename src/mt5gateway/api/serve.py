@@ -10,7 +10,6 @@ original service's ``mt5_terminals.json`` (terminals only, the service from defa
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import uvicorn
@@ -29,7 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML file ([api], [pool], [sync]) or mt5_terminals.json")
     parser.add_argument("--host", help="bind address (overrides the config)")
     parser.add_argument("--port", type=int, help="bind port (overrides the config)")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument(
         "--loop",
         default="auto",
@@ -58,6 +56,7 @@ def run_server(app: FastAPI, settings: ApiSettings, *, log_level: str = "info", 
         host=settings.host,
         port=settings.port,
         log_level=log_level,
+        log_config=None,  # the command line set logging up (mt5gateway.logs)
         access_log=False,
         loop=loop,
         ws="websockets-sansio",
@@ -67,7 +66,6 @@ def run_server(app: FastAPI, settings: ApiSettings, *, log_level: str = "info", 
 
 def run(args: argparse.Namespace) -> int:
     """Load the config, build the pool and the app, serve."""
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     overrides = {
         name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
     }

@@ -67,6 +67,13 @@ class ApiKeyConfig(BaseModel):
     rate_limit_burst: int | None = Field(
         default=None, ge=1, description="this key's burst; the service default when absent"
     )
+    account: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="the key's default account (S4's GET /account, WebSocket account_info); "
+        "default: the first account the pool knows",
+    )
 
     @field_validator("hash")
     @classmethod
@@ -163,6 +170,12 @@ class ApiSettings(TableSettings):
         ge=0,
         le=32,
         description="processes that compute indicator responses (0: on the event loop)",
+    )
+    max_body_bytes: int = Field(
+        default=65_536,
+        ge=1_024,
+        le=16 * 1_048_576,
+        description="the largest request body (JSON) read; a longer one is refused with 413 unread",
     )
     terminal_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the pool gives none"

@@ -1,9 +1,11 @@
 """The overlays entry point: bars in, the indicator response's ``data`` fields out (SPEC 7, issue 4).
 
-The payload: ``ohlc`` (the last ``bars`` bars, oldest first), ``horizontal`` (``peak_1..`` /
-``bottom_1..``), ``diagonal`` (``ascending_1..`` / ``descending_1..``), each line a list of
-``{index, value}`` points with index 0 = the newest bar, and ``fractals`` (those among the returned
-bars). ``overlay_fragments`` gives it with every list already serialised (``orjson.Fragment``), for
+The payload runs newest first, as the original service's contract shows it: ``ohlc`` (the last
+``bars`` bars, newest first), ``horizontal`` (``peak_1..`` / ``bottom_1..``), ``diagonal``
+(``ascending_1..`` / ``descending_1..``), each line a list of ``{index, value}`` points from the
+newest bar (index 0) back to its first anchor, and ``fractals`` (those among the returned bars,
+newest first). A point's ``index`` is its bar's position in ``ohlc``: ``ohlc[point["index"]]`` is
+the bar it is drawn at. ``overlay_fragments`` gives it with every list already serialised (``orjson.Fragment``), for
 the HTTP response: a Python dict per bar and per point cost several times the analysis itself.
 ``compute_overlays`` gives the same payload as plain Python values. ``find_overlays`` gives the
 analysis as typed records for callers that want scores and touches.
@@ -11,13 +13,14 @@ analysis as typed records for callers that want scores and touches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 from numpy.typing import NDArray
+
+from mt5gateway.terminal.arrays import json_objects, numbers
 
 from .atr import average_true_range
 from .fractals import Fractals, find_fractals
@@ -76,36 +79,9 @@ def _prices(values: NDArray[np.floating[Any]], digits: int | None) -> NDArray[np
     return prices if digits is None else np.round(prices, digits)
 
 
-def _numbers(column: NDArray[Any]) -> list[bytes]:
-    """Each number of ``column`` as JSON, written by orjson exactly as it writes Python ints and floats.
-
-    One orjson call for the whole column; numbers hold no commas, so splitting its array on them
-    yields the values.
-    """
-    return orjson.dumps(np.ascontiguousarray(column), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",")
-
-
-def _json_objects(keys: tuple[str, ...], columns: Sequence[NDArray[Any]]) -> orjson.Fragment:
-    """The JSON array of ``{keys[0]: columns[0][i], keys[1]: columns[1][i], ...}`` for every row i.
-
-    Only the keys are put between the numbers, which costs far less than a dict per row.
-    """
-    rows = len(columns[0])
-    if rows == 0:
-        return _EMPTY_LIST
-    width = 2 * len(keys)
-    parts: list[bytes] = [b""] * (width * rows)
-    for position, (key, column) in enumerate(zip(keys, columns, strict=True)):
-        # Each row starts by closing the previous object; the first row's opening is set below.
-        separator = (b',"%s":' if position else b'},{"%s":') % key.encode()
-        parts[2 * position :: width] = [separator] * rows
-        parts[2 * position + 1 :: width] = _numbers(column)
-    parts[0] = b'[{"%s":' % keys[0].encode()
-    return orjson.Fragment(b"".join(parts) + b"}]")
-
-
-# _point_openers[k] is what precedes the value of the line point of index k. Every line ends at
-# index 0, so its points take a run of these as they are: only the values are written per call.
+# _point_openers[k] is what precedes the value of the line point of index k. Every line starts at
+# index 0 (the newest bar), so its points take a run of these as they are: only the values are
+# written per call.
 _point_openers: list[bytes] = []
 
 
@@ -117,15 +93,15 @@ def _point_openers_to(index: int) -> list[bytes]:
 
 
 def _line_points(line: Line | None, count: int, oldest_shown: int, digits: int | None) -> orjson.Fragment:
-    """One point per bar from the line's first anchor (or the oldest returned bar) to the newest."""
+    """One point per bar from the newest back to the line's first anchor (or the oldest returned bar)."""
     if line is None:
         return _EMPTY_LIST
-    rows = np.arange(max(line.first_row, oldest_shown), count)
-    first_index = count - 1 - int(rows[0])
+    rows = np.arange(count - 1, max(line.first_row, oldest_shown) - 1, -1)
+    last_index = len(rows) - 1
     parts: list[bytes] = [b""] * (2 * len(rows))
-    parts[0::2] = _point_openers_to(first_index)[first_index::-1]
-    parts[1::2] = _numbers(_prices(line.first_price + line.slope * (rows - line.first_row), digits))
-    parts[0] = b'[{"index":%d,"value":' % first_index
+    parts[0::2] = _point_openers_to(last_index)[: last_index + 1]
+    parts[1::2] = numbers(_prices(line.first_price + line.slope * (rows - line.first_row), digits))
+    parts[0] = b'[{"index":0,"value":'
     return orjson.Fragment(b"".join(parts) + b"}]")
 
 
@@ -143,8 +119,9 @@ def _named_lines(
 def _fractal_points(
     rows: NDArray[np.intp], times: NDArray[np.int64], prices: NDArray[np.float64], digits: int | None
 ) -> orjson.Fragment:
-    """``{time, price}`` of the fractals at ``rows``."""
-    return _json_objects(_FRACTAL_KEYS, [times[rows], _prices(prices[rows], digits)])
+    """``{time, price}`` of the fractals at ``rows`` (oldest first), newest first."""
+    newest_first = rows[::-1]
+    return json_objects(_FRACTAL_KEYS, [times[newest_first], _prices(prices[newest_first], digits)])
 
 
 def overlay_fragments(
@@ -154,7 +131,8 @@ def overlay_fragments(
     bars: int | None = None,
     digits: int | None = None,
 ) -> dict[str, Any]:
-    """The indicator payload of oldest-first ``rates`` (a ``RATES_DTYPE`` array), lists pre-serialised.
+    """The indicator payload (newest first) of oldest-first ``rates`` (a ``RATES_DTYPE`` array), lists
+    pre-serialised.
 
     The dict's leaves are ``orjson.Fragment``: ``orjson.dumps`` writes them as they are, so the
     payload (with anything added to it) is serialised at the cost of copying bytes.
@@ -182,7 +160,8 @@ def overlay_fragments(
     opens, highs, lows, closes = _prices(
         np.stack([shown["open"], high[oldest_shown:], low[oldest_shown:], close[oldest_shown:]]), digits
     )
-    ohlc = _json_objects(_OHLC_KEYS, [times[oldest_shown:], opens, highs, lows, closes, shown["tick_volume"]])
+    columns = [times[oldest_shown:], opens, highs, lows, closes, shown["tick_volume"]]
+    ohlc = json_objects(_OHLC_KEYS, [column[::-1] for column in columns])
     slots = params.lines_per_kind
     fractals = overlays.fractals
     return {

@@ -23,10 +23,14 @@ from numpy.typing import NDArray
 
 from mt5gateway.indicators import OverlayParams
 from mt5gateway.indicators.overlays import overlay_fragments
+from mt5gateway.lifeline import exit_with_parent
 
 from .cache import PreparedBody, gzip_body
 
-__all__ = ["Renderer", "render_indicator_body"]
+__all__ = ["SERIES_ORDER", "Renderer", "render_indicator_body"]
+
+# ohlc, fractals and line points run newest first; a point's index is its bar's position in ohlc.
+SERIES_ORDER = "newest_first"
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,8 @@ def render_indicator_body(
     terminal_id: str,
     generated_at: str,
 ) -> bytes:
-    """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes."""
+    """``{success, data}`` of the indicator endpoint for oldest-first ``rates``, as JSON bytes (every
+    series newest first: ``series_order`` says so)."""
     data = overlay_fragments(rates, params, bars=bars, digits=digits)
     data["metadata"] = {
         "symbol": symbol,
@@ -52,6 +57,7 @@ def render_indicator_body(
         "bars_returned": min(bars, rates.shape[0]),  # the length of data.ohlc
         "terminal_id": terminal_id,
         "generated_at": generated_at,
+        "series_order": SERIES_ORDER,
     }
     return orjson.dumps({"success": True, "data": data})
 
@@ -78,7 +84,9 @@ class Renderer:
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
         # Spawned, like the terminal workers: forking a process that runs threads is unsafe.
         return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,  # a gateway killed with SIGKILL takes its workers along
         )
 
     async def start(self) -> None:

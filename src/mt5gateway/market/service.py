@@ -2,10 +2,16 @@
 
 Every method first resolves and checks the request against the caller's tier (timeframe offered by
 the service, symbol routed by the pool, both granted by the tier) and only then asks the symbol's
-terminal through the pool. Bodies are plain dicts ready for orjson, except the indicator response,
-a ``PreparedBody`` (serialised once) from the ``IndicatorCache``. The bars behind indicator
-responses are kept per (symbol, timeframe) and brought up to date with the newest few bars, so a
-recomputation after a tick does not fetch the whole history again.
+terminal through the pool. Bars and ticks come back as JSON bytes written from the terminal's arrays
+(``terminal.arrays``: no Python object per row); the indicator response is a ``PreparedBody``
+(serialised once) from the ``IndicatorCache``. The bars behind indicator responses and requests for
+the newest bars are kept per (symbol, timeframe) and brought up to date with the newest few bars, so
+neither a recomputation after a tick nor a bars request fetches the whole history again.
+
+Quotes are answered from the ticks the pool already polls: the service follows the pool's tick
+events (as the indicator cache does) and keeps each symbol's newest tick, and follows terminal
+events to know which terminals are down. Only a symbol with no tick since the gateway started (a
+quiet market) is asked of its terminal, once.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 from numpy.typing import NDArray
 
 from mt5gateway.errors import BadRequest, GatewayError, TerminalError
 from mt5gateway.indicators import OverlayParams, minimum_history
 from mt5gateway.pool import TerminalPool
 from mt5gateway.terminal import constants as c
+from mt5gateway.terminal.arrays import last_row, records_json
 from mt5gateway.terminal.records import record_to_dict
 from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS, timeframe_from_name
 
@@ -79,22 +87,18 @@ class ResolvedRequest:
         return timeframe_from_name(self.timeframe)
 
 
-def _rows(array: NDArray[Any]) -> list[dict[str, Any]]:
-    """A structured array as a list of dicts (field names as keys, Python scalars as values)."""
-    names = array.dtype.names or ()
-    return [dict(zip(names, row, strict=True)) for row in array.tolist()]
-
-
-def bars_body(request: ResolvedRequest, rates: NDArray[Any]) -> dict[str, Any]:
-    """The bars endpoint's answer for ``rates`` (from the terminal or the store)."""
-    return {
-        "success": True,
-        "symbol": request.symbol,
-        "timeframe": request.timeframe,
-        "terminal_id": request.terminal_id,
-        "count": len(rates),
-        "bars": _rows(rates),
-    }
+def bars_body(request: ResolvedRequest, rates: NDArray[Any]) -> bytes:
+    """The bars endpoint's answer for ``rates`` (from the terminal or the store), as JSON."""
+    return orjson.dumps(
+        {
+            "success": True,
+            "symbol": request.symbol,
+            "timeframe": request.timeframe,
+            "terminal_id": request.terminal_id,
+            "count": len(rates),
+            "bars": records_json(rates),
+        }
+    )
 
 
 def _indicator_key(
@@ -121,19 +125,27 @@ class MarketService:
         self.renderer = renderer
         self._digits: dict[str, int] = {}
         self._history: dict[tuple[str, int], _History] = {}
-        self._tick_watcher: asyncio.Task[None] | None = None
+        self._watchers: list[asyncio.Task[None]] = []
+        # Each symbol's newest polled tick, as its quote; the terminals that are not up.
+        self._quotes: dict[str, dict[str, Any]] = {}
+        self._down: dict[str, str] = {}
 
     async def start(self) -> None:
-        """Start the render workers; follow tick events so cached indicator responses go stale on each tick."""
+        """Start the render workers; follow tick events (cached indicator responses go stale on each
+        tick; quotes keep the newest) and terminal events."""
         await self.renderer.start()
-        self._tick_watcher = asyncio.create_task(self._watch_ticks(), name="indicator-cache-ticks")
+        self._down = {s.terminal_id: s.status for s in self.pool.statuses() if s.status != "up"}
+        self._watchers = [
+            asyncio.create_task(self._watch_ticks(), name="market-ticks"),
+            asyncio.create_task(self._watch_terminals(), name="market-terminals"),
+        ]
 
     async def stop(self) -> None:
-        """Stop following ticks and stop the render workers."""
-        if self._tick_watcher is not None:
-            self._tick_watcher.cancel()
-            await asyncio.gather(self._tick_watcher, return_exceptions=True)
-            self._tick_watcher = None
+        """Stop following events and stop the render workers."""
+        for watcher in self._watchers:
+            watcher.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
+        self._watchers = []
         await self.renderer.stop()
 
     async def _watch_ticks(self) -> None:
@@ -145,6 +157,16 @@ class MarketService:
                     dropped = ticks.dropped
                     self.cache.note_tick_everywhere()
                 self.cache.note_tick(event.symbol)
+                if len(event.ticks):
+                    self._quotes[event.symbol] = {"terminal_id": event.terminal_id, **last_row(event.ticks)}
+
+    async def _watch_terminals(self) -> None:
+        async with self.pool.bus.subscribe("terminal") as events:
+            async for event in events:
+                if event.status == "up":
+                    self._down.pop(event.terminal_id, None)
+                else:
+                    self._down[event.terminal_id] = event.status
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -236,7 +258,7 @@ class MarketService:
         count: int,
         date_from: int | None,
         date_to: int | None,
-    ) -> dict[str, Any]:
+    ) -> bytes:
         """Bars oldest first: the newest ``count``, the ``count`` up to ``to``, or those in ``from..to``."""
         request = self.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
         if date_from is not None:
@@ -256,12 +278,14 @@ class MarketService:
                 request, "copy_rates_from", request.symbol, request.timeframe_value, date_to, count
             )
         else:
-            rates = await self.newest_rates(request, count)
+            # The newest bars: the kept history and a fresh tail, as for indicator responses (a
+            # worker call of 3 bars rather than `count`).
+            rates = await self.recent_rates(request, count)
         return bars_body(request, rates)
 
     async def ticks(
         self, *, tier: Tier, symbol: str, count: int, date_from: int | None, date_to: int | None
-    ) -> dict[str, Any]:
+    ) -> bytes:
         """Ticks oldest first: in ``from..to``, ``count`` from ``from``, or the newest ``count``."""
         request = self.resolve(tier=tier, symbol=symbol)
         if date_from is not None and date_to is not None:
@@ -292,30 +316,44 @@ class MarketService:
                 c.COPY_TICKS_ALL,
             )
             ticks = ticks[-count:]
-        return {
-            "success": True,
-            "symbol": request.symbol,
-            "terminal_id": request.terminal_id,
-            "count": len(ticks),
-            "ticks": _rows(ticks),
-        }
+        return orjson.dumps(
+            {
+                "success": True,
+                "symbol": request.symbol,
+                "terminal_id": request.terminal_id,
+                "count": len(ticks),
+                "ticks": records_json(ticks),
+            }
+        )
+
+    async def _asked_quote(self, request: ResolvedRequest) -> dict[str, Any]:
+        """The symbol's last tick asked of its terminal (a down terminal: ``TerminalUnavailable`` with
+        the pool's ``retry_after``, at once)."""
+        tick = await self._call(request, "symbol_info_tick", request.symbol)
+        # A tick polled meanwhile is newer than this answer.
+        return self._quotes.setdefault(
+            request.symbol, {"terminal_id": request.terminal_id, **record_to_dict(tick)}
+        )
 
     async def quotes(self, *, tier: Tier, symbols: Iterable[str] | None) -> dict[str, Any]:
         """The last tick of each symbol (default: all the tier's); a down terminal is reported per symbol."""
         wanted = list(tier.symbols) if symbols is None else list(dict.fromkeys(s.upper() for s in symbols))
         requests = [self.resolve(tier=tier, symbol=symbol) for symbol in wanted]
-        results = await asyncio.gather(
-            *(self._call(r, "symbol_info_tick", r.symbol) for r in requests), return_exceptions=True
-        )
+        asked = [r for r in requests if r.terminal_id in self._down or r.symbol not in self._quotes]
+        answers: dict[str, Any] = {}
+        if asked:
+            results = await asyncio.gather(*(self._asked_quote(r) for r in asked), return_exceptions=True)
+            answers = {r.symbol: result for r, result in zip(asked, results, strict=True)}
         quotes: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for request, result in zip(requests, results, strict=True):
+        for request in requests:
+            result = answers[request.symbol] if request.symbol in answers else self._quotes[request.symbol]
             if isinstance(result, GatewayError):
                 errors[request.symbol] = result.body()
             elif isinstance(result, BaseException):
                 raise result
             else:
-                quotes[request.symbol] = {"terminal_id": request.terminal_id, **record_to_dict(result)}
+                quotes[request.symbol] = result
         return {"success": True, "tier": tier.name, "quotes": quotes, "errors": errors}
 
     def cached_indicators(

@@ -3,7 +3,8 @@
 A ``TierPolicy`` holds the configured tiers in order (the first is the default, the lowest); the
 timeframes valid for the service are the union of every tier's, in ascending order of length.
 Refusals are the errors the front end already understands (``TierDenied`` with the caller's tier,
-what it may use, ``upgrade_required`` and the lowest tier that grants access).
+the symbols and the timeframes it may use, ``upgrade_required`` and the lowest tier that grants
+access).
 """
 
 from __future__ import annotations
@@ -88,10 +89,7 @@ class TierPolicy:
         if symbol not in self._symbol_sets[tier.name]:
             raise TierDenied(
                 f"{tier.name} tier cannot access {symbol}",
-                tier=tier.name,
-                accessible_symbols=list(tier.symbols),
-                upgrade_required=True,
-                required_tier=self._lowest_granting(symbol, self._symbol_sets),
+                **self._refusal(tier, self._lowest_granting(symbol, self._symbol_sets)),
             )
 
     def check_timeframe(self, tier: Tier, timeframe: str) -> None:
@@ -99,11 +97,20 @@ class TierPolicy:
         if timeframe not in self._timeframe_sets[tier.name]:
             raise TierDenied(
                 f"{tier.name} tier cannot access {timeframe} timeframe",
-                tier=tier.name,
-                accessible_timeframes=list(tier.timeframes),
-                upgrade_required=True,
-                required_tier=self._lowest_granting(timeframe, self._timeframe_sets),
+                **self._refusal(tier, self._lowest_granting(timeframe, self._timeframe_sets)),
             )
+
+    @staticmethod
+    def _refusal(tier: Tier, required_tier: str | None) -> dict[str, object]:
+        """A refusal's fields: both of what the tier may use (the original contract requires the symbols
+        and shows the timeframes), that an upgrade is needed, and the lowest tier that grants it."""
+        return {
+            "tier": tier.name,
+            "accessible_symbols": list(tier.symbols),
+            "accessible_timeframes": list(tier.timeframes),
+            "upgrade_required": True,
+            "required_tier": required_tier,
+        }
 
     @staticmethod
     def _lowest_granting(item: str, grants: Mapping[str, frozenset[str]]) -> str | None:

@@ -141,6 +141,10 @@ class TerminalPool:
         """Every terminal's status snapshot, in config order."""
         return [t.snapshot() for t in self._terminals.values()]
 
+    def retry_after(self, terminal_id: str) -> int | None:
+        """Whole seconds until the terminal's scheduled restart (at least 1); None while it serves."""
+        return self._terminal(terminal_id).retry_after()
+
     def health(self) -> dict[str, Any]:
         """``ok`` / ``degraded`` / ``error`` with aggregate counters (SPEC 5)."""
         return health_summary(self.statuses())

@@ -164,13 +164,19 @@ class TerminalSupervisor:
     def _recover(self) -> None:
         if self._stopping or (self._recovery is not None and not self._recovery.done()):
             return
-        self._recovery = asyncio.get_running_loop().create_task(self._recover_loop())
+        # The first attempt is scheduled now, so that the error that took the terminal down can
+        # already say when it will be back (retry_after).
+        delay = self._schedule_attempt()
+        self._recovery = asyncio.get_running_loop().create_task(self._recover_loop(delay))
 
-    async def _recover_loop(self) -> None:
+    def _schedule_attempt(self) -> float:
+        delay = self._backoff.next_delay()
+        self._next_attempt = time.monotonic() + delay
+        self._log("WARNING", f"restarting in {delay:.2f} s (attempt {self._backoff.failures})")
+        return delay
+
+    async def _recover_loop(self, delay: float) -> None:
         while not self._stopping:
-            delay = self._backoff.next_delay()
-            self._next_attempt = time.monotonic() + delay
-            self._log("WARNING", f"restarting in {delay:.2f} s (attempt {self._backoff.failures})")
             await asyncio.sleep(delay)
             self.restarts += 1
             try:
@@ -178,6 +184,7 @@ class TerminalSupervisor:
                 return
             except WorkerStartError as exc:
                 self._mark_down(f"restart failed: {exc}")
+            delay = self._schedule_attempt()
 
     def _fail(self, client: WorkerClient, reason: str, *, kill: bool) -> None:
         """Take the terminal down because of ``client``'s worker, and schedule its restart."""
@@ -237,15 +244,21 @@ class TerminalSupervisor:
     def _serving_client(self) -> WorkerClient:
         client = self._client
         if self.status != "up" or client is None or client.closed:
-            retry_after = 1
-            if self._next_attempt is not None:
-                retry_after = max(1, math.ceil(self._next_attempt - time.monotonic()))
             raise TerminalUnavailable(
                 f"terminal {self.id} is {self.status}: {self.reason}",
                 terminal_id=self.id,
-                retry_after=retry_after,
+                retry_after=self.retry_after() or 1,
             )
         return client
+
+    def retry_after(self) -> int | None:
+        """Whole seconds until the scheduled restart (at least 1; 1 when none is scheduled yet); None
+        while the terminal serves."""
+        if self.status == "up" and self._client is not None and not self._client.closed:
+            return None
+        if self._next_attempt is None:
+            return 1
+        return max(1, math.ceil(self._next_attempt - time.monotonic()))
 
     # ------------------------------------------------------------------ health
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..lifeline import exit_with_parent
 from ..terminal import constants as c
 from ..terminal.api import API_FUNCTIONS
 from .backends import BackendSpec, make_backend
@@ -170,7 +171,7 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     """The worker process's entry point (``multiprocessing`` spawn target)."""
     # Ctrl-C in the gateway's terminal reaches the whole process group; the gateway stops workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
+    exit_with_parent()
     channel = _Channel(conn)
     root = logging.getLogger()
     root.handlers[:] = [_ForwardingHandler(channel)]
@@ -193,22 +194,6 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     )
     channel.send(("ready", {"pid": os.getpid(), "version": backend.version()}))
     _serve(backend, channel, streams, spec)
-
-
-def _exit_with_parent(check_every: float = 1.0) -> None:
-    """Exit when the gateway process dies, even while a backend call blocks the main thread.
-
-    The pipe's EOF ends a worker that is reading it, but a terminal call that hangs never reads
-    again: without this watch such a worker outlives a gateway killed with SIGKILL.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(check_every)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _serve(backend: Any, channel: _Channel, streams: _Streams, spec: WorkerSpec) -> None:

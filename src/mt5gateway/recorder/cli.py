@@ -67,7 +67,6 @@ async def _record(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record until stopped; 0 on a clean stop, 2 on bad options."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         run_until_signalled(_record(args))
     except GatewayError as exc:

@@ -2,7 +2,9 @@
 
 Ticks, bars and terminal events come from the pool's event bus and are published only when a
 channel has subscribers (a tick's message carries the newest tick of the event and coalesces per
-symbol). The pool publishes closed M1 bars; when one closes a bar of a longer subscribed timeframe
+symbol). ``quotes:SYMBOL`` carries the same ticks in the MT5 Bridge Microservice's ``tick_data``
+shape (``symbol, bid, ask, spread`` in points, ``time`` ISO, ``volume``, and a top-level ISO
+``timestamp``); its first subscriber gets the symbol's current tick at once. The pool publishes closed M1 bars; when one closes a bar of a longer subscribed timeframe
 (``bars:EURUSD:H1`` at the top of the hour), that bar is read from the terminal and published. Account channels (``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``) are polled:
 one watcher per login with subscribers reads the terminal every ``account_poll_s`` and publishes a
 channel only when its content changed since the last push. A new subscriber gets the last pushed
@@ -21,11 +23,12 @@ from typing import Any, Protocol
 from mt5gateway.accounts.service import AccountService
 from mt5gateway.errors import GatewayError
 from mt5gateway.terminal import TIMEFRAME_SECONDS, TIMEFRAMES, timeframe_name
+from mt5gateway.terminal.arrays import last_row
 
 from .hub import Hub
 from .protocol import parse_channel
 
-__all__ = ["ACCOUNT_KINDS", "EventSource", "Feeds", "account_message"]
+__all__ = ["ACCOUNT_KINDS", "EventSource", "Feeds", "account_message", "quote_message"]
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +42,40 @@ class EventSource(Protocol):
     def subscribe(self, topic: str, *, maxsize: int = ...) -> Any: ...
 
 
-def _row(array: Any) -> dict[str, Any]:
-    """The last row of a structured numpy array as plain Python values."""
-    row = array[-1]
-    return {name: row[name].item() for name in array.dtype.names}
-
-
 def account_message(kind: str, login: int, data: Any, fetched_at: str) -> dict[str, Any]:
-    """The message of an account channel."""
+    """The message of an account channel; ``account_info`` also names ``margin_free`` as the MT5 Bridge
+    Microservice's clients read it (``free_margin``)."""
+    if kind == "account":
+        data = {**data, "free_margin": data["margin_free"]}
     return {
         "type": _MESSAGE_TYPES[kind],
         "channel": f"{kind}:{login}",
         "login": login,
         "data": data,
         "fetched_at": fetched_at,
+        "timestamp": fetched_at,
+    }
+
+
+def _iso_msc(msc: int) -> str:
+    return datetime.fromtimestamp(msc / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def quote_message(symbol: str, terminal_id: str, tick: dict[str, Any], digits: int) -> dict[str, Any]:
+    """A ``quotes:SYMBOL`` message (the MT5 Bridge Microservice's ``tick_data``) for one tick's fields."""
+    return {
+        "type": "tick_data",
+        "channel": f"quotes:{symbol}",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "terminal_id": terminal_id,
+        "data": {
+            "symbol": symbol,
+            "bid": tick["bid"],
+            "ask": tick["ask"],
+            "spread": round((tick["ask"] - tick["bid"]) * 10**digits),
+            "time": _iso_msc(tick["time_msc"]),
+            "volume": tick["volume"],
+        },
     }
 
 
@@ -70,6 +93,8 @@ class Feeds:
         self._fetches: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
+        # A symbol's digits (a point is 10**-digits in MT5), read when its quotes channel is first wanted.
+        self._digits: dict[str, int] = {}
         # channel -> (content compared for changes, last message pushed)
         self._last: dict[str, tuple[Any, dict[str, Any]]] = {}
         hub.add_listener(self._on_subscription)
@@ -103,17 +128,51 @@ class Feeds:
             subscription.close()
 
     def _on_tick(self, event: Any) -> None:
-        channel = f"ticks:{event.symbol}"
-        if not self.hub.subscriber_count(channel) or not len(event.ticks):
+        if not len(event.ticks):
             return
-        message = {
-            "type": "tick_data",
-            "channel": channel,
-            "symbol": event.symbol,
-            "terminal_id": event.terminal_id,
-            "data": _row(event.ticks),
-        }
-        self.hub.publish(channel, message, coalesce=True)
+        channel = f"ticks:{event.symbol}"
+        if self.hub.subscriber_count(channel):
+            message = {
+                "type": "tick_data",
+                "channel": channel,
+                "symbol": event.symbol,
+                "terminal_id": event.terminal_id,
+                "data": last_row(event.ticks),
+            }
+            self.hub.publish(channel, message, coalesce=True)
+        digits = self._digits.get(event.symbol)
+        if digits is not None and self.hub.subscriber_count(f"quotes:{event.symbol}"):
+            self._publish_quote(event.symbol, event.terminal_id, last_row(event.ticks), digits, coalesce=True)
+
+    def _publish_quote(
+        self, symbol: str, terminal_id: str, tick: dict[str, Any], digits: int, *, coalesce: bool
+    ) -> None:
+        """Publish a tick on ``quotes:SYMBOL``, kept as the channel's snapshot for new subscribers."""
+        message = quote_message(symbol, terminal_id, tick, digits)
+        self._last[message["channel"]] = (None, message)
+        self.hub.publish(message["channel"], message, coalesce=coalesce)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+
+    async def _first_quote(self, symbol: str) -> None:
+        """Read the symbol's digits and current tick, and publish that tick (a first subscriber
+        would otherwise wait for the next one, long on a quiet market)."""
+        try:
+            terminal_id = self.pool.terminal_for_symbol(symbol)
+            if symbol not in self._digits:
+                info = await self.pool.call(terminal_id, "symbol_info", symbol)
+                if info is None:
+                    return
+                self._digits[symbol] = int(info.digits)
+            tick = await self.pool.call(terminal_id, "symbol_info_tick", symbol)
+        except GatewayError as exc:
+            log.warning("first quote of %s not read: %s", symbol, exc.message)
+            return
+        if tick is not None and f"quotes:{symbol}" not in self._last:
+            self._publish_quote(symbol, terminal_id, tick._asdict(), self._digits[symbol], coalesce=False)
 
     def _on_bar(self, event: Any) -> None:
         """A closed M1 bar: publish it, and each subscribed longer timeframe whose bar it closes."""
@@ -128,11 +187,7 @@ class Feeds:
             if timeframe == event.timeframe:
                 self._publish_bar(channel, event.symbol, event.terminal_id, timeframe, event.rates)
             else:
-                task = asyncio.create_task(
-                    self._fetch_bar(channel, event.symbol, event.terminal_id, timeframe)
-                )
-                self._fetches.add(task)
-                task.add_done_callback(self._fetches.discard)
+                self._spawn(self._fetch_bar(channel, event.symbol, event.terminal_id, timeframe))
 
     async def _fetch_bar(self, channel: str, symbol: str, terminal_id: str, timeframe: int) -> None:
         """Read the bar that just closed (position 1: 0 is the one just opened) and publish it."""
@@ -151,7 +206,7 @@ class Feeds:
             "symbol": symbol,
             "timeframe": timeframe_name(timeframe),
             "terminal_id": terminal_id,
-            "data": _row(rates.reshape(-1)),
+            "data": last_row(rates.reshape(-1)),
         }
         self.hub.publish(channel, message)
 
@@ -172,12 +227,18 @@ class Feeds:
     # -- account channels --
 
     def snapshot(self, channel: str) -> dict[str, Any] | None:
-        """The last message pushed on an account channel (for a new subscriber), if any."""
+        """The last message pushed on an account or quotes channel (for a new subscriber), if any."""
         last = self._last.get(channel)
         return None if last is None else last[1]
 
     def _on_subscription(self, channel: str, count: int) -> None:
-        kind = channel.partition(":")[0]
+        kind, _, name = channel.partition(":")
+        if kind == "quotes":
+            if not count:
+                self._last.pop(channel, None)
+            elif channel not in self._last:
+                self._spawn(self._first_quote(name))
+            return
         if kind not in ACCOUNT_KINDS:
             return
         login = parse_channel(channel).login

@@ -42,7 +42,15 @@ from typing import Any
 import orjson
 from websockets.frames import Frame, Opcode
 
-__all__ = ["SLOW_CLIENT_CLOSE_CODE", "Hub", "HubLimits", "HubStats", "StreamClient", "encode"]
+__all__ = [
+    "SLOW_CLIENT_CLOSE_CODE",
+    "Hub",
+    "HubLimits",
+    "HubStats",
+    "StreamClient",
+    "encode",
+    "heartbeat_message",
+]
 
 # Application close code (4000-4999 are free for applications): "too slow, reconnect".
 SLOW_CLIENT_CLOSE_CODE = 4008
@@ -56,6 +64,11 @@ WriteFrame = Callable[[bytes], bool]
 def encode(message: dict[str, Any]) -> str:
     """A server message as JSON text (encoded once, shared by every subscriber)."""
     return orjson.dumps(message).decode()
+
+
+def heartbeat_message(client: str) -> dict[str, Any]:
+    """A heartbeat for one client, naming it (``data.client``) as the MT5 Bridge Microservice did."""
+    return {"type": "heartbeat", "timestamp": datetime.now(UTC).isoformat(), "data": {"client": client}}
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,16 @@ class HubStats:
     dropped_clients: int = 0
     connections_total: int = 0
     error_frames: int = 0
+    # Client messages handled, those refused with an error frame, and the time spent handling them.
+    messages_processed: int = 0
+    messages_failed: int = 0
+    handling_seconds: float = 0.0
+
+    def handled(self, seconds: float, *, ok: bool) -> None:
+        """Count one client message handled in ``seconds``."""
+        self.messages_processed += 1
+        self.messages_failed += not ok
+        self.handling_seconds += seconds
 
 
 @dataclass(eq=False)
@@ -173,6 +196,8 @@ class StreamClient:
     send: Send
     close_socket: Close
     hub: Hub
+    # Who the client is, for its heartbeats (its key's name; by default its id).
+    name: str = ""
     subscriptions: set[str] = field(default_factory=set)
     context: dict[str, Any] = field(default_factory=dict)
     closed_reason: str | None = None
@@ -374,15 +399,24 @@ class Hub:
     # -- clients and subscriptions --
 
     def connect(
-        self, send: Send, close: Close, *, batch_max: int = 1, write_frame: WriteFrame | None = None
+        self,
+        send: Send,
+        close: Close,
+        *,
+        batch_max: int = 1,
+        write_frame: WriteFrame | None = None,
+        name: str | None = None,
     ) -> StreamClient:
         """Register a connection and start its sender (``batch_max`` > 1: batch frames under pressure;
-        ``write_frame``: shared tick frames may be written straight to the socket)."""
+        ``write_frame``: shared tick frames may be written straight to the socket; ``name``: who it is,
+        for its heartbeats)."""
+        client_id = next(self._ids)
         client = StreamClient(
-            client_id=next(self._ids),
+            client_id=client_id,
             send=send,
             close_socket=close,
             hub=self,
+            name=name or f"client-{client_id}",
             batch_max=batch_max,
             write_frame=write_frame,
         )
@@ -520,9 +554,8 @@ class Hub:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.limits.heartbeat_s)
-            payload = encode({"type": "heartbeat", "timestamp": datetime.now(UTC).isoformat()})
             for client in list(self.clients.values()):
-                client.offer(payload)
+                client.offer(encode(heartbeat_message(client.name)))
 
     async def _watchdog(self) -> None:
         while True:
@@ -543,5 +576,7 @@ class Hub:
             "coalesced": self.stats.coalesced,
             "dropped_clients": self.stats.dropped_clients,
             "error_frames": self.stats.error_frames,
+            "messages_processed": self.stats.messages_processed,
+            "messages_failed": self.stats.messages_failed,
             "subscriptions": {channel: len(clients) for channel, clients in self._subscribers.items()},
         }

@@ -2,13 +2,16 @@
 
 Client -> server (JSON text, at most ``MAX_MESSAGE_BYTES``)::
 
-    {"type": "auth", "api_key": "..."}                       # when no X-API-Key header was sent
+    {"type": "auth", "api_key": "..."}                       # when no key was sent on the handshake
     {"type": "subscribe", "channels": ["ticks:EURUSD", "positions:5001"]}
     {"type": "unsubscribe", "channels": ["ticks:EURUSD"]}
     {"type": "ping"}
+    {"type": "heartbeat", "data": {"client": "my-bot"}}      # the MT5 Bridge Microservice's; answered
+    {"type": "trading_signal", "data": {"signal_id": ..., "symbol": ..., "action": "BUY", ...}}
 
-Channels: ``ticks:SYMBOL``, ``bars:SYMBOL:TF``, ``ta:SYMBOL:TF:SPEC`` (an indicator spec,
-docs/ta.md: named by its canonical form, ``ta:EURUSD:H1:rsi`` is ``ta:EURUSD:H1:RSI(14)``),
+Channels: ``ticks:SYMBOL``, ``quotes:SYMBOL`` (a symbol's ticks in the MT5 Bridge Microservice's
+``tick_data`` shape), ``bars:SYMBOL:TF``, ``ta:SYMBOL:TF:SPEC`` (an indicator spec, docs/ta.md:
+named by its canonical form, ``ta:EURUSD:H1:rsi`` is ``ta:EURUSD:H1:RSI(14)``),
 ``patterns:SYMBOL:TF``, ``account:LOGIN``, ``positions:LOGIN``, ``orders:LOGIN``, ``terminals``.
 A message that cannot be understood gets an ``error`` frame (``{"type": "error", "code": ...,
 "error": ...}``) and changes nothing; the connection stays open.
@@ -16,8 +19,8 @@ A message that cannot be understood gets an ``error`` frame (``{"type": "error",
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import orjson
 
@@ -37,12 +40,18 @@ __all__ = [
 MAX_MESSAGE_BYTES = 8_192
 MAX_CHANNELS_PER_MESSAGE = 100
 
-MessageType = Literal["auth", "subscribe", "unsubscribe", "ping"]
-ChannelKind = Literal["ticks", "bars", "ta", "patterns", "account", "positions", "orders", "terminals"]
-_MESSAGE_TYPES: frozenset[str] = frozenset({"auth", "subscribe", "unsubscribe", "ping"})
+MessageType = Literal["auth", "subscribe", "unsubscribe", "ping", "heartbeat", "trading_signal"]
+ChannelKind = Literal[
+    "ticks", "quotes", "bars", "ta", "patterns", "account", "positions", "orders", "terminals"
+]
+_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {"auth", "subscribe", "unsubscribe", "ping", "heartbeat", "trading_signal"}
+)
+_SYMBOL_KINDS: frozenset[str] = frozenset({"ticks", "quotes"})
 _ACCOUNT_KINDS: frozenset[str] = frozenset({"account", "positions", "orders"})
 # Logins fit a signed 64-bit integer (what the JSON encoder and the pool take).
 _MAX_LOGIN = 2**63 - 1
+_LOGIN_DIGITS = len(str(_MAX_LOGIN))
 
 
 class ProtocolError(Exception):
@@ -77,6 +86,12 @@ class ClientMessage:
     type: MessageType
     channels: tuple[str, ...] = ()
     api_key: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # heartbeat and trading_signal
+
+
+def _is_login(text: str) -> bool:
+    """ASCII digits of a login, checked by length before ``int()`` converts them."""
+    return text.isascii() and text.isdigit() and len(text) <= _LOGIN_DIGITS and int(text) <= _MAX_LOGIN
 
 
 def parse_channel(name: str) -> Channel:
@@ -85,9 +100,10 @@ def parse_channel(name: str) -> Channel:
     kind = parts[0].lower()
     if kind == "terminals" and len(parts) == 1:
         return Channel(name="terminals", kind="terminals")
-    if kind == "ticks" and len(parts) == 2 and parts[1]:
+    if kind in _SYMBOL_KINDS and len(parts) == 2 and parts[1]:
         symbol = parts[1].upper()
-        return Channel(name=f"ticks:{symbol}", kind="ticks", symbol=symbol)
+        symbol_kind: ChannelKind = "ticks" if kind == "ticks" else "quotes"
+        return Channel(name=f"{symbol_kind}:{symbol}", kind=symbol_kind, symbol=symbol)
     if kind == "bars" and len(parts) == 3 and parts[1] and parts[2]:
         symbol, timeframe = parts[1].upper(), parts[2].upper()
         return Channel(name=f"bars:{symbol}:{timeframe}", kind="bars", symbol=symbol, timeframe=timeframe)
@@ -109,7 +125,7 @@ def parse_channel(name: str) -> Channel:
             timeframe=timeframe,
             spec=spec,
         )
-    if kind in _ACCOUNT_KINDS and len(parts) == 2 and parts[1].isdigit() and int(parts[1]) <= _MAX_LOGIN:
+    if kind in _ACCOUNT_KINDS and len(parts) == 2 and _is_login(parts[1]):
         login = int(parts[1])
         account_kind: ChannelKind = (
             "account" if kind == "account" else "positions" if kind == "positions" else "orders"
@@ -117,8 +133,8 @@ def parse_channel(name: str) -> Channel:
         return Channel(name=f"{account_kind}:{login}", kind=account_kind, login=login)
     raise ProtocolError(
         "invalid_channel",
-        f"unknown channel {name[:64]!r}: use ticks:SYMBOL, bars:SYMBOL:TF, ta:SYMBOL:TF:SPEC, "
-        "patterns:SYMBOL:TF, account:LOGIN, positions:LOGIN, orders:LOGIN or terminals",
+        f"unknown channel {name[:64]!r}: use ticks:SYMBOL, quotes:SYMBOL, bars:SYMBOL:TF, "
+        "ta:SYMBOL:TF:SPEC, patterns:SYMBOL:TF, account:LOGIN, positions:LOGIN, orders:LOGIN or terminals",
     )
 
 
@@ -135,7 +151,7 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         raise ProtocolError("invalid_message", "message must be a JSON object with a type")
     kind = data.get("type", data.get("action"))
     if kind not in _MESSAGE_TYPES:
-        raise ProtocolError("unknown_type", "type must be one of auth, subscribe, unsubscribe, ping")
+        raise ProtocolError("unknown_type", f"type must be one of {', '.join(sorted(_MESSAGE_TYPES))}")
     if kind == "auth":
         api_key = data.get("api_key")
         if not isinstance(api_key, str) or not api_key:
@@ -143,6 +159,11 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         return ClientMessage(type="auth", api_key=api_key)
     if kind == "ping":
         return ClientMessage(type="ping")
+    if kind in ("heartbeat", "trading_signal"):
+        payload = data.get("data", {})
+        if not isinstance(payload, dict):
+            raise ProtocolError("invalid_message", f"{kind} data must be a JSON object")
+        return ClientMessage(type="heartbeat" if kind == "heartbeat" else "trading_signal", data=payload)
     channels = data.get("channels", [data["channel"]] if "channel" in data else None)
     if not isinstance(channels, list) or not channels or not all(isinstance(ch, str) for ch in channels):
         raise ProtocolError("invalid_message", f"{kind} needs channels: a non-empty list of strings")

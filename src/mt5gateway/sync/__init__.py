@@ -12,7 +12,7 @@ from __future__ import annotations
 from .freshness import Clock, Freshness, ManualClock, freshness_level, system_clock
 from .local import LocalSource
 from .mirror import AccountFailure, AccountSnapshot, Mirror, RunRecord
-from .service import build_worker, stored_lookup
+from .service import build_worker, mirror_probe, stored_lookup
 from .settings import AccountMeta, FreshnessConfig, SourceConfig, SyncSettings, load_sync_settings
 from .source import GatewaySource
 from .worker import SyncWorker
@@ -35,6 +35,7 @@ __all__ = [
     "build_worker",
     "freshness_level",
     "load_sync_settings",
+    "mirror_probe",
     "stored_lookup",
     "system_clock",
 ]

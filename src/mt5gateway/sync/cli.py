@@ -30,7 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``sync`` options."""
     parser.add_argument("--config", type=Path, required=True, help="TOML file with a [sync] table")
     parser.add_argument("--once", action="store_true", help="run one cycle, print it as JSON, exit")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 async def _serve(worker: SyncWorker) -> None:
@@ -59,7 +58,6 @@ async def _once(worker: SyncWorker) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Load the ``[sync]`` table, open the mirror, run once or on the schedule."""
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = load_sync_settings(args.config)
         if not settings.sources:

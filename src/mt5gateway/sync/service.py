@@ -1,6 +1,7 @@
 """The sync worker inside a gateway (``serve`` with a ``[sync]`` table, or a back office's gateway):
-``build_worker`` makes it from the settings, and ``stored_lookup`` lets the bridge's ``stored_data``
-read its mirror. The gateway's composition root starts and stops it.
+``build_worker`` makes it from the settings, ``stored_lookup`` lets the bridge's ``stored_data``
+read its mirror, and ``mirror_probe`` reports the mirror as the store behind the bridge. The gateway's
+composition root starts and stops it.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import sqlalchemy as sa
+
 from mt5gateway.accounts.bridge import Bridge
-from mt5gateway.accounts.service import StoredLookup
+from mt5gateway.accounts.service import StoredLookup, StoreProbe
 
 from .freshness import Clock, system_clock
 from .local import LocalSource
@@ -18,7 +21,7 @@ from .settings import SyncSettings
 from .source import GatewaySource
 from .worker import AccountSource, SyncWorker
 
-__all__ = ["build_worker", "stored_lookup"]
+__all__ = ["build_worker", "mirror_probe", "stored_lookup"]
 
 
 def build_worker(
@@ -46,3 +49,22 @@ def stored_lookup(worker: SyncWorker) -> StoredLookup:
         return await asyncio.to_thread(worker.stored_copy, login)
 
     return lookup
+
+
+def mirror_probe(worker: SyncWorker) -> StoreProbe:
+    """The bridge health's ``store``: the mirror's database answers a query, or why not."""
+    engine = worker.mirror.engine
+
+    def ping() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+    async def probe() -> dict[str, Any]:
+        state: dict[str, Any] = {"kind": "account_mirror", "backend": engine.dialect.name}
+        try:
+            await asyncio.to_thread(ping)
+        except sa.exc.SQLAlchemyError as exc:
+            return state | {"connected": False, "error": str(exc).splitlines()[0]}
+        return state | {"connected": True}
+
+    return probe

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any, Protocol
 
+import humanize
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -284,7 +285,9 @@ class SyncWorker:
                 "gateways": gateways,
             },
             "data_freshness": {
-                "oldest_update": None if oldest is None else oldest.isoformat(),
+                # The design's phrase ("2 minutes ago"), then the same as a time and an age.
+                "oldest_update": "never" if oldest_age is None else humanize.naturaltime(oldest_age),
+                "oldest_update_at": None if oldest is None else oldest.isoformat(),
                 "staleness": staleness.value,
                 "age_seconds": None if oldest_age is None else oldest_age.total_seconds(),
                 "accounts": len(rows),
@@ -296,7 +299,9 @@ class SyncWorker:
                 "time": last["finished_at"].isoformat(),
                 "success": last["status"] == "success",
                 "status": last["status"],
-                "accounts_synced": last["accounts_ok"],
+                # The design's "7/7", then the two counts.
+                "accounts_synced": f"{last['accounts_ok']}/{last['accounts_total']}",
+                "accounts_ok": last["accounts_ok"],
                 "total_accounts": last["accounts_total"],
                 "duration": last["duration_seconds"],
             },

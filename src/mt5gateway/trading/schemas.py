@@ -3,19 +3,26 @@
 Prices, SL and TP are in the symbol's quote currency; ``None`` (or absent) means "not set". The
 models only check shapes and signs; the rules that need the symbol's specification and the current
 price live in ``validation``.
+
+Bodies are parsed strictly: each field takes the JSON type it declares and nothing else (a boolean
+is not a number, ``"0.01"`` is not a volume, ``1.0`` is not an integer; a number may be written
+without a fraction), and ``expiration`` takes an ISO-8601 string only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 __all__ = [
     "COMMENT_MAX_LENGTH",
     "MAX_ID",
+    "STRICT_BODY",
+    "Expiration",
     "FillingName",
+    "OrderComment",
     "OrderKind",
     "OrderModify",
     "OrderRequest",
@@ -33,11 +40,35 @@ COMMENT_MAX_LENGTH = 15
 # Logins, tickets and magic numbers fit a signed 64-bit integer (what JSON encoders and SQLite take).
 MAX_ID = 2**63 - 1
 
+# Every trading body: frozen, no unknown field, JSON types as declared, no inf or nan.
+STRICT_BODY = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+
+def _iso_text(value: object) -> object:
+    """Let only a string (or a datetime, or None) through to the date-time parser."""
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError("an ISO-8601 date-time string is expected")
+
+
+# A date-time from its ISO-8601 text: strict mode refuses strings for datetimes, so the field is lax,
+# and the validator above keeps numbers and booleans out.
+def _fits_mt5(comment: str) -> str:
+    # MT5 counts UTF-16 units: a character beyond the BMP (an emoji) takes two.
+    if len(comment.encode("utf-16-le")) // 2 > COMMENT_MAX_LENGTH:
+        raise ValueError(f"the comment takes more than {COMMENT_MAX_LENGTH} UTF-16 units (an emoji takes 2)")
+    return comment
+
+
+# An order's own comment: what MT5 keeps of it beside the idempotency tag.
+OrderComment = Annotated[str, Field(max_length=COMMENT_MAX_LENGTH), AfterValidator(_fits_mt5)]
+Expiration = Annotated[Annotated[datetime, Strict(False)] | None, BeforeValidator(_iso_text)]
+
 
 class OrderRequest(BaseModel):
     """A new order: market, limit, stop or stop-limit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = STRICT_BODY
 
     symbol: str = Field(min_length=1, max_length=32)
     side: Side
@@ -51,41 +82,31 @@ class OrderRequest(BaseModel):
     tp: float | None = Field(default=None, ge=0)
     deviation: int = Field(default=20, ge=0, le=100_000, description="Market orders: slippage in points.")
     magic: int = Field(default=0, ge=0, le=MAX_ID)
-    comment: str = Field(default="", max_length=COMMENT_MAX_LENGTH)
+    comment: OrderComment = ""
     filling: FillingName | None = Field(default=None, description="Absent: the first mode the symbol allows.")
-    expiration: datetime | None = Field(default=None, description="Pending orders: good till this time.")
+    expiration: Expiration = Field(default=None, description="Pending orders: good till this time.")
     login: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Trade on this account (default: the symbol's terminal)."
     )
-
-    @field_validator("comment")
-    @classmethod
-    def _comment_fits_mt5(cls, comment: str) -> str:
-        # MT5 counts UTF-16 units: a character beyond the BMP (an emoji) takes two.
-        if len(comment.encode("utf-16-le")) // 2 > COMMENT_MAX_LENGTH:
-            raise ValueError(
-                f"the comment takes more than {COMMENT_MAX_LENGTH} UTF-16 units (an emoji takes 2)"
-            )
-        return comment
 
 
 class OrderModify(BaseModel):
     """New price, stop-limit price, SL, TP or expiration of a pending order; absent fields keep theirs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = STRICT_BODY
 
     price: float | None = Field(default=None, gt=0)
     stoplimit: float | None = Field(default=None, gt=0)
     sl: float | None = Field(default=None, ge=0)
     tp: float | None = Field(default=None, ge=0)
-    expiration: datetime | None = None
+    expiration: Expiration = None
     login: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class PositionModify(BaseModel):
     """New SL and TP of an open position; absent keeps the current level, 0 removes it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = STRICT_BODY
 
     sl: float | None = Field(default=None, ge=0)
     tp: float | None = Field(default=None, ge=0)

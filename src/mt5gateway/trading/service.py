@@ -37,7 +37,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mt5gateway.accounts.sessions import AccountSessions, Session
-from mt5gateway.errors import BadRequest, GatewayError, NotFound, OrderRejected, SymbolNotFound, TerminalError
+from mt5gateway.errors import (
+    BadRequest,
+    GatewayError,
+    NotFound,
+    OrderRejected,
+    SymbolNotFound,
+    TerminalError,
+    TerminalUnavailable,
+)
 from mt5gateway.terminal import SymbolInfo, describe_retcode, record_to_dict, retcode_name
 from mt5gateway.terminal import constants as c
 
@@ -46,13 +54,14 @@ from .schemas import OrderModify, OrderRequest, PositionModify, Side
 from .validation import (
     FILLING_MODES,
     check_close_volume,
+    check_expected_price,
     check_new_order,
     check_stops,
     check_tradeable,
     default_filling,
 )
 
-__all__ = ["SUCCESS_RETCODES", "TradeOutcome", "TradingService"]
+__all__ = ["OUTCOME_NOT_EXECUTED", "OUTCOME_UNKNOWN", "SUCCESS_RETCODES", "TradeOutcome", "TradingService"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,23 @@ _BUY_ORDER_TYPES = frozenset(t for (side, _), t in _ORDER_TYPES.items() if side 
 # a lost answer, and server clocks (and a fast simulated clock) need not match ours.
 _HISTORY_FROM = datetime(1970, 1, 2, tzinfo=UTC)
 _HISTORY_AHEAD = timedelta(days=3650)
+
+# What an error of a trading request says about the request (``outcome``), with a sentence.
+OUTCOME_UNKNOWN = "unknown"
+OUTCOME_NOT_EXECUTED = "not_executed"
+_UNKNOWN = (
+    "The request was sent to the terminal and its answer was lost: it may have been executed. "
+    "Retry with the same Idempotency-Key ({key}): the gateway looks for it on the terminal before "
+    "sending anything again, so it is never executed twice"
+)
+_NOT_EXECUTED = (
+    "Nothing was sent to the terminal; the request may be repeated (with the same key or a new one)"
+)
+
+
+def _with_outcome(exc: GatewayError, outcome: str, sentence: str) -> GatewayError:
+    """A copy of ``exc`` (same class, status and fields) that leads with ``sentence`` and says ``outcome``."""
+    return type(exc)(f"{sentence}. ({exc.message})", **exc.extra, outcome=outcome)
 
 
 @dataclass(frozen=True)
@@ -148,6 +174,7 @@ class TradingService:
             "modify_order": self._modified_order,
             "cancel_order": self._cancelled_order,
             "modify_position": self._modified_position,
+            "close_symbol": self._closed_symbol,
         }
         self._settling: asyncio.Task[int] | None = None
         self.sends = 0
@@ -315,6 +342,7 @@ class TradingService:
 
     async def _run(self, entry: JournalEntry, prepare: Prepare) -> TradeOutcome:
         metadata = {"idempotency_key": entry.key, "replayed": False, "reconciled": False}
+        sending = False
         try:
             async with self.sessions.session(entry.terminal_id, entry.login) as session:
                 metadata |= session.metadata()
@@ -324,11 +352,25 @@ class TradingService:
                         return self._reconciled(entry, found, metadata)
                 prepared = await prepare(session, entry)
                 attempts = self.journal.mark_sending(entry.owner, entry.key)
+                sending = True
                 return await self._send(session, entry, prepared, metadata | {"attempts": attempts})
-        except GatewayError:
+        except GatewayError as exc:
+            if sending or entry.outcome_unknown:
+                raise self._unknown_outcome(exc, entry) from exc
             # Refused or failed before anything was sent: the key is free to use again.
             self.journal.forget(entry.owner, entry.key)
+            if isinstance(exc, TerminalUnavailable):
+                raise _with_outcome(exc, OUTCOME_NOT_EXECUTED, _NOT_EXECUTED) from exc
             raise
+
+    def _unknown_outcome(self, exc: GatewayError, entry: JournalEntry) -> GatewayError:
+        """``exc`` for a request that may have been executed: says so, and when its terminal is
+        scheduled back (its ``retry_after``) when it went down."""
+        error = _with_outcome(exc, OUTCOME_UNKNOWN, _UNKNOWN.format(key=entry.key))
+        scheduled = self.sessions.pool.retry_after(entry.terminal_id)
+        if scheduled is not None and error.status == 503:
+            error.extra["retry_after"] = scheduled
+        return error
 
     async def _send(
         self, session: Session, entry: JournalEntry, prepared: _Prepared, metadata: dict[str, Any]
@@ -444,23 +486,37 @@ class TradingService:
             request["expiration"] = int(expiration.timestamp())
         return request
 
-    async def _validated(self, session: Session, order: OrderRequest, tag: str) -> dict[str, Any]:
+    async def _validated(
+        self, session: Session, order: OrderRequest, tag: str, expected_price: float | None = None
+    ) -> dict[str, Any]:
         info = await self._symbol(session, order.symbol)
         check_new_order(order, info, info)
+        if expected_price is not None:
+            check_expected_price(info, order.side, expected_price, order.deviation)
         return self._order_request(order, info, tag)
 
-    async def place(self, *, owner: str, key: str, order: OrderRequest) -> TradeOutcome:
-        """Validate and send a new order, at most once per idempotency key."""
+    async def place(
+        self, *, owner: str, key: str, order: OrderRequest, expected_price: float | None = None
+    ) -> TradeOutcome:
+        """Validate and send a new order, at most once per idempotency key.
+
+        ``expected_price`` (a market order's price as the client saw it, as the MT5 Bridge
+        Microservice's clients send it) refuses the order when the market has moved more than its
+        ``deviation`` away, as the trade server would requote it.
+        """
 
         async def prepare(session: Session, entry: JournalEntry) -> _Prepared:
-            return _Prepared(await self._validated(session, order, entry.tag))
+            return _Prepared(await self._validated(session, order, entry.tag, expected_price))
 
+        body = order.model_dump(mode="json")
+        if expected_price is not None:
+            body["expected_price"] = expected_price
         return await self._journaled(
             owner=owner,
             key=key,
             operation="place",
             target="orders",
-            body=order.model_dump(mode="json"),
+            body=body,
             terminal_id=await self.sessions.route(login=order.login, symbol=order.symbol),
             login=order.login,
             prepare=prepare,
@@ -681,6 +737,86 @@ class TradingService:
             login=login,
             prepare=prepare,
         )
+
+    # -- every position of a symbol --
+
+    async def close_symbol(
+        self, *, owner: str, key: str, symbol: str, login: int | None = None
+    ) -> TradeOutcome:
+        """Close every open position of ``symbol`` on the account, at most once per idempotency key.
+
+        The positions to close are listed once and written in the journal entry of ``key`` before
+        any is closed; each close is then journaled under its own key (``key#ticket``), so a repeat
+        (also after a crash) closes exactly those positions, never one opened since.
+        """
+        target = f"symbols/{symbol}"
+        known = self.journal.get(owner, key)
+        if known is None:
+            terminal_id = await self.sessions.route(login=login, symbol=symbol)
+            async with self.sessions.session(terminal_id, login) as session:
+                positions = await session.call("positions_get", symbol=symbol)
+            tickets = sorted(int(position.ticket) for position in positions)
+            request: dict[str, Any] = {"target": target, "body": {"login": login}, "tickets": tickets}
+        else:
+            terminal_id, request = known.terminal_id, known.request
+        # A new entry, the one already there, or Conflict for a key used by another request.
+        entry, created = self.journal.begin(
+            owner=owner,
+            key=key,
+            fingerprint=fingerprint("close_symbol", target, {"login": login}),
+            operation="close_symbol",
+            request=request,
+            terminal_id=terminal_id,
+            login=login if login is not None else self.sessions.default_logins.get(terminal_id),
+        )
+        if created:
+            # Sent from now on: after a crash the entry is settled from its closes, never forgotten.
+            self.journal.mark_sending(owner, key)
+        if entry.finished:
+            assert entry.status is not None and entry.response is not None
+            return TradeOutcome(entry.status, entry.response).with_metadata(replayed=True)
+        closes = [
+            await self._close_part(owner, key, ticket, login, symbol) for ticket in entry.request["tickets"]
+        ]
+        body = {
+            "success": all(part["success"] for part in closes),
+            "symbol": symbol,
+            "closed": sum(1 for part in closes if part["success"]),
+            "positions": closes,
+            "metadata": {"idempotency_key": key, "replayed": False, "terminal_id": entry.terminal_id},
+        }
+        self.journal.finish(owner, key, 200, body)
+        return TradeOutcome(200, body)
+
+    async def _close_part(
+        self, owner: str, key: str, ticket: int, login: int | None, symbol: str
+    ) -> dict[str, Any]:
+        """One position's close within ``close_symbol``: its answer, or the error that stopped it."""
+        try:
+            outcome = await self.close_position(
+                owner=owner, key=_part_key(key, ticket), ticket=ticket, login=login, symbol=symbol
+            )
+        except GatewayError as exc:
+            return {"ticket": ticket, "status": exc.status, **exc.body()}
+        return {"ticket": ticket, "status": outcome.status, **outcome.body}
+
+    async def _closed_symbol(self, session: Session, entry: JournalEntry) -> dict[str, Any] | None:
+        """A ``close_symbol`` a restart cut off: settled when each of its closes has an answer."""
+        parts = [self.journal.get(entry.owner, _part_key(entry.key, t)) for t in entry.request["tickets"]]
+        if any(part is None or not part.finished for part in parts):
+            return None
+        return {
+            "closed": [
+                {"ticket": ticket, "status": part.status, **(part.response or {})}
+                for ticket, part in zip(entry.request["tickets"], parts, strict=True)
+                if part is not None
+            ]
+        }
+
+
+def _part_key(key: str, ticket: int) -> str:
+    """The key of one position's close within a ``close_symbol`` request."""
+    return f"{key}#{ticket}"
 
 
 def _ticket(entry: JournalEntry) -> int:

@@ -30,6 +30,7 @@ __all__ = [
     "FILLING_MODES",
     "Quote",
     "check_close_volume",
+    "check_expected_price",
     "check_filling",
     "check_new_order",
     "check_pending_price",
@@ -184,6 +185,20 @@ def check_stops(info: SymbolInfo, side: Side, reference: float, sl: float | None
             f"a {side}'s {field.upper()} must be {where} {reference}"
             + (f" by at least {info.trade_stops_level} points" if distance > 0 else ""),
             **{("min_price" if direction > 0 else "max_price"): reference + direction * distance},
+        )
+
+
+def check_expected_price(info: SymbolInfo, side: Side, expected: float, deviation: int) -> None:
+    """Refuse a market order whose price (ask to buy, bid to sell) is more than ``deviation`` points
+    from the price the client expected: the trade server would requote it."""
+    market = info.ask if side == "buy" else info.bid
+    allowed = deviation * float(info.point)
+    if abs(market - expected) > allowed + _PRICE_EPSILON:
+        raise _refuse(
+            "price",
+            f"the market price {market} is more than {deviation} points from the requested {expected}",
+            market_price=market,
+            deviation=deviation,
         )
 
 

@@ -1,19 +1,21 @@
-"""Admin endpoints (``X-Admin-API-Key``): terminal health, restarts, logs and statistics."""
+"""Admin endpoints (``X-Admin-API-Key`` or the admin key as a bearer token; 403 without it, as the
+original service answered): terminal health, restarts, logs and statistics."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path
 
 from mt5gateway.errors import GatewayError
 
 from ..auth import AdminAuth
 from ..deps import GatewayDep
+from ..openapi import errors
+from ..params import query_int
 from ..schemas import (
     AdminHealthResponse,
-    ErrorBody,
     LogsResponse,
     RestartAllResponse,
     RestartResponse,
@@ -23,24 +25,29 @@ from ..terminal_views import admin_health_body, logs_body, primary_symbol, stats
 
 __all__ = ["router"]
 
-router = APIRouter(
-    prefix="/api/admin/terminals",
-    tags=["admin"],
-    dependencies=[AdminAuth],
-    responses={
-        401: {"model": ErrorBody, "description": "missing or wrong X-Admin-API-Key"},
-        404: {"model": ErrorBody, "description": "unknown terminal"},
-    },
+router = APIRouter(prefix="/api/admin/terminals", tags=["admin"], dependencies=[AdminAuth])
+
+TerminalId = Annotated[str, Path(min_length=1, max_length=64, description="a terminal's id (MT5_01 ...)")]
+_UNKNOWN_TERMINAL = errors((404, "no terminal has that id"))
+
+
+@router.get(
+    "/health",
+    response_model=AdminHealthResponse,
+    response_model_exclude_unset=True,
+    summary="Reports each terminal's health with uptime, reconnects, restarts, pid and latency.",
 )
-
-
-@router.get("/health", response_model=AdminHealthResponse, response_model_exclude_unset=True)
 async def terminals_health(gateway: GatewayDep) -> dict[str, Any]:
     """Health plus uptime, reconnects, restarts, pid, calls, errors and latency per terminal."""
     return admin_health_body(gateway.pool.statuses())
 
 
-@router.get("/stats", response_model=StatsResponse)
+@router.get(
+    "/stats",
+    response_model=StatsResponse,
+    response_model_exclude_unset=True,
+    summary="Sums up uptime, reconnects and response time, and names the terminals that fail most.",
+)
 async def terminals_stats(gateway: GatewayDep) -> dict[str, Any]:
     """Uptime, reconnects and response time over the pool, and the terminals that fail most."""
     return stats_body(gateway.pool.statuses())
@@ -61,7 +68,12 @@ async def _restart(gateway: GatewayDep, terminal_id: str) -> dict[str, Any]:
     return result
 
 
-@router.post("/restart-all", response_model=RestartAllResponse, response_model_exclude_unset=True)
+@router.post(
+    "/restart-all",
+    response_model=RestartAllResponse,
+    response_model_exclude_unset=True,
+    summary="Restarts every terminal at once and says which came back.",
+)
 async def restart_all(gateway: GatewayDep) -> dict[str, Any]:
     """Restart every terminal at once; the results say which came back."""
     terminal_ids = [status.terminal_id for status in gateway.pool.statuses()]
@@ -77,8 +89,14 @@ async def restart_all(gateway: GatewayDep) -> dict[str, Any]:
     }
 
 
-@router.post("/{terminal_id}/restart", response_model=RestartResponse, response_model_exclude_unset=True)
-async def restart(gateway: GatewayDep, terminal_id: str) -> dict[str, Any]:
+@router.post(
+    "/{terminal_id}/restart",
+    response_model=RestartResponse,
+    response_model_exclude_unset=True,
+    summary="Restarts one terminal's worker and waits until it answers or the restart fails.",
+    responses=_UNKNOWN_TERMINAL,
+)
+async def restart(gateway: GatewayDep, terminal_id: TerminalId) -> dict[str, Any]:
     """Restart one terminal's worker and wait until it answers (or the restart fails)."""
     result = await _restart(gateway, terminal_id)
     body: dict[str, Any] = {
@@ -94,11 +112,16 @@ async def restart(gateway: GatewayDep, terminal_id: str) -> dict[str, Any]:
     return body
 
 
-@router.get("/{terminal_id}/logs", response_model=LogsResponse)
+@router.get(
+    "/{terminal_id}/logs",
+    response_model=LogsResponse,
+    summary="Returns a terminal's recent log lines, oldest first.",
+    responses=_UNKNOWN_TERMINAL,
+)
 async def logs(
     gateway: GatewayDep,
-    terminal_id: str,
-    lines: Annotated[int, Query(ge=1, le=1000, description="newest lines wanted")] = 100,
+    terminal_id: TerminalId,
+    lines: Annotated[int, query_int(ge=1, le=1000, description="newest lines wanted")] = 100,
 ) -> dict[str, Any]:
     """The terminal's recent log lines, oldest first."""
     status = gateway.pool.status(terminal_id)

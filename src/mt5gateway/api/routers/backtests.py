@@ -23,28 +23,28 @@ ResearchCaller = Annotated[Caller, Depends(require_scope("research"))]
 JobId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="the job's id")]
 
 
-@router.post("", status_code=202, summary="Submit a backtest (or an optimisation) as a job")
+@router.post("", status_code=202, summary="Submits a backtest (or an optimisation) as a job.")
 async def submit(spec: BacktestSpec, _caller: ResearchCaller, research: ResearchDep) -> dict[str, Any]:
     return {"success": True, **await research.submit(spec)}
 
 
-@router.get("/{job_id}", summary="A job's state, progress and (once done) statistics")
+@router.get("/{job_id}", summary="Returns a job's state, progress and (once done) statistics.")
 async def job(job_id: JobId, _caller: ResearchCaller, research: ResearchDep) -> dict[str, Any]:
     return {"success": True, **await research.get(job_id)}
 
 
-@router.get("/{job_id}/trades", summary="A finished job's trades")
+@router.get("/{job_id}/trades", summary="Returns a finished job's trades.")
 async def trades(job_id: JobId, _caller: ResearchCaller, research: ResearchDep) -> dict[str, Any]:
     rows = await research.result(job_id, "trades")
     return {"success": True, "id": job_id, "count": len(rows), "trades": rows}
 
 
-@router.get("/{job_id}/equity", summary="A finished job's equity curve and drawdown")
+@router.get("/{job_id}/equity", summary="Returns a finished job's equity curve and drawdown.")
 async def equity(job_id: JobId, _caller: ResearchCaller, research: ResearchDep) -> dict[str, Any]:
     rows = await research.result(job_id, "equity")
     return {"success": True, "id": job_id, "count": len(rows), "equity": rows}
 
 
-@router.get("/{job_id}/report", response_class=HTMLResponse, summary="A finished job's HTML report")
+@router.get("/{job_id}/report", response_class=HTMLResponse, summary="Returns a finished job's HTML report.")
 async def report(job_id: JobId, _caller: ResearchCaller, research: ResearchDep) -> HTMLResponse:
     return HTMLResponse(await research.result(job_id, "report"))

@@ -23,35 +23,26 @@ from mt5gateway.store import Job
 
 from ..auth import require_scope_or_admin
 from ..deps import GatewayDep
-from ..schemas import ErrorBody
+from ..openapi import errors
+from ..params import MAX_EPOCH_SECONDS, epoch_query
 
-__all__ = ["MAX_EPOCH_SECONDS", "router"]
+__all__ = ["router"]
 
 T = TypeVar("T")
 
-# Times past 2100-01-01 are refused by validation, well inside every database's integer range.
-MAX_EPOCH_SECONDS = 4_102_444_800
 # A gaps request without `from` looks back this far from `to`, as `mt5gateway gaps` does.
 _DEFAULT_GAPS_SPAN = 7 * 86_400
 
-_DATA_AUTH_OPENAPI: dict[str, Any] = {"security": [{"ClientKey": []}, {"AdminKey": []}]}
 _MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "a parameter is invalid: from not before to, a span over the limit, a bad format or timeframe"),
-        (401, "neither the admin key nor a client key"),
-        (403, "the client key lacks the data scope"),
-        (404, "unknown symbol or job"),
-        (429, "rate limit; see Retry-After"),
-    )
-}
 
 router = APIRouter(
     prefix="/api/data",
     tags=["data"],
-    responses=_ERRORS,
+    responses=errors(
+        (400, "a parameter is invalid: from not before to, a span over the limit, a bad format or timeframe"),
+        (404, "unknown symbol or job"),
+        (503, "the database did not answer; see Retry-After"),
+    ),
     dependencies=[Depends(require_scope_or_admin("data"))],
 )
 
@@ -59,9 +50,9 @@ EpochSeconds = Annotated[int, Field(ge=0, le=MAX_EPOCH_SECONDS)]
 
 
 class GapFillRequest(BaseModel):
-    """What to copy from the terminal into the store."""
+    """What to copy from the terminal into the store (JSON types as declared: strict)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     symbol: str = Field(min_length=1, max_length=64, description="a symbol the pool routes")
     from_time: EpochSeconds = Field(alias="from", description="epoch seconds, inclusive")
@@ -133,7 +124,12 @@ def _job_body(job: Job) -> dict[str, Any]:
     }
 
 
-@router.post("/gap-fill", status_code=202, response_model=JobResponse, openapi_extra=_DATA_AUTH_OPENAPI)
+@router.post(
+    "/gap-fill",
+    status_code=202,
+    response_model=JobResponse,
+    summary="Starts a job copying a span of a symbol's history from its terminal into the store.",
+)
 async def gap_fill(gateway: GatewayDep, request: GapFillRequest) -> dict[str, Any]:
     """Start a job copying ``[from, to)`` of ``symbol`` from its terminal; poll ``/api/data/jobs/{id}``."""
     symbol = request.symbol.upper()
@@ -151,14 +147,20 @@ async def gap_fill(gateway: GatewayDep, request: GapFillRequest) -> dict[str, An
     return _job_body(job)
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse, openapi_extra=_DATA_AUTH_OPENAPI)
+@router.get(
+    "/jobs/{job_id}", response_model=JobResponse, summary="Reports a gap-fill job's state and progress."
+)
 async def job(gateway: GatewayDep, job_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
     """A job's state and progress."""
     store = await gateway.data.open_store()
     return _job_body(await _in_thread(service.job_status, store=store, job_id=job_id))
 
 
-@router.get("/statistics", response_model=StatisticsResponse, openapi_extra=_DATA_AUTH_OPENAPI)
+@router.get(
+    "/statistics",
+    response_model=StatisticsResponse,
+    summary="Counts the stored ticks and bars of each symbol, with completeness and gaps.",
+)
 async def statistics(
     gateway: GatewayDep,
     symbols: Annotated[
@@ -171,21 +173,19 @@ async def statistics(
     return {"success": True, "symbols": await _in_thread(service.statistics, store=store, symbols=wanted)}
 
 
-@router.get("/gaps", response_model=GapsResponse, openapi_extra=_DATA_AUTH_OPENAPI)
+@router.get(
+    "/gaps",
+    response_model=GapsResponse,
+    summary="Lists the gaps in a symbol's stored M1 bars and its completeness per day.",
+)
 async def gaps(
     gateway: GatewayDep,
     symbol: Annotated[str, Query(min_length=1, max_length=64)],
     date_from: Annotated[
-        int | None,
-        Query(
-            alias="from", ge=0, le=MAX_EPOCH_SECONDS, description="epoch seconds (default: 7 days before to)"
-        ),
+        int | None, epoch_query(alias="from", description="epoch seconds (default: 7 days before to)")
     ] = None,
     date_to: Annotated[
-        int | None,
-        Query(
-            alias="to", ge=0, le=MAX_EPOCH_SECONDS, description="epoch seconds (default: the current minute)"
-        ),
+        int | None, epoch_query(alias="to", description="epoch seconds (default: the current minute)")
     ] = None,
 ) -> dict[str, Any]:
     """The gaps of ``symbol``'s M1 bars in ``[from, to)`` (at most 366 days) and completeness per day."""
@@ -217,15 +217,22 @@ async def gaps(
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {media: {} for media in _MEDIA_TYPES.values()}}},
-    openapi_extra=_DATA_AUTH_OPENAPI,
+    summary="Streams stored bars or ticks of a span as CSV or Parquet.",
+    responses={
+        200: {
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}} for media in _MEDIA_TYPES.values()
+            },
+            "description": "the rows, streamed",
+        }
+    },
 )
 async def export(
     gateway: GatewayDep,
     symbol: Annotated[str, Query(min_length=1, max_length=64)],
     timeframe: Annotated[str, Query(max_length=16, description="a kept timeframe (M1 .. D1) or ticks")],
-    date_from: Annotated[int, Query(alias="from", ge=0, le=MAX_EPOCH_SECONDS, description="epoch seconds")],
-    date_to: Annotated[int, Query(alias="to", ge=0, le=MAX_EPOCH_SECONDS, description="epoch seconds")],
+    date_from: Annotated[int, epoch_query(alias="from", description="epoch seconds")],
+    date_to: Annotated[int, epoch_query(alias="to", description="epoch seconds")],
     fmt: Annotated[Literal["csv", "parquet"], Query(alias="format")] = "csv",
 ) -> StreamingResponse:
     """Stored bars or ticks of ``[from, to)`` as CSV or Parquet, streamed (7 days of ticks, 366 of bars)."""

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from mt5gateway.errors import Unauthorized
-
-from ..auth import admin_key_header
+from ..auth import require_admin_off_loopback
 from ..deps import GatewayDep
 from ..responses import OrjsonResponse
-from ..schemas import ErrorBody, HealthResponse
+from ..schemas import HealthResponse
 from ..terminal_views import health_body
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
 
 @router.get(
     "/api/health",
     response_model=HealthResponse,
     response_model_exclude_unset=True,
+    summary="Reports the overall status and each symbol's terminal; no key needed.",
     responses={503: {"model": HealthResponse, "description": "every terminal is down"}},
 )
 async def health(gateway: GatewayDep) -> Any:
-    """Overall status (ok, degraded, error) and each symbol's terminal; 503 when none is up. No key needed."""
+    """Overall status (ok, degraded, error) and each symbol's terminal; 503 when none is up."""
     body = health_body(gateway.pool.statuses())
     if body["status"] == "error":
         return OrjsonResponse(body, status_code=503)
@@ -39,20 +36,12 @@ async def health(gateway: GatewayDep) -> Any:
 @router.get(
     "/metrics",
     response_class=Response,
+    summary="Serves the Prometheus metrics: requests, latency, terminals up and restarts.",
+    dependencies=[Depends(require_admin_off_loopback)],
     responses={
-        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
-        401: {"model": ErrorBody},
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}
     },
 )
-async def metrics(
-    gateway: GatewayDep, admin_key: Annotated[str | None, Security(admin_key_header)] = None
-) -> Response:
-    """Prometheus metrics: requests, latency, terminal up gauges and restarts.
-
-    Needs the admin key unless the service is bound to loopback (``metrics_public_on_loopback``).
-    """
-    settings = gateway.settings
-    open_on_loopback = settings.metrics_public_on_loopback and settings.host in _LOOPBACK_HOSTS
-    if not open_on_loopback and not gateway.keys.is_admin(admin_key):
-        raise Unauthorized("Unauthorized")
+async def metrics(gateway: GatewayDep) -> Response:
+    """Needs the admin key unless the service is bound to loopback (``metrics_public_on_loopback``)."""
     return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

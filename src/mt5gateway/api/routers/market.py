@@ -9,7 +9,7 @@ import asyncio
 import functools
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from mt5gateway.errors import BadRequest
@@ -27,10 +27,11 @@ from mt5gateway.terminal.timeframes import TIMEFRAME_SECONDS
 
 from ..auth import CLIENT_AUTH_OPENAPI, MarketCaller
 from ..deps import Gateway, GatewayDep, gateway_of
+from ..openapi import errors
+from ..params import epoch_query, query_int
 from ..responses import JSONBytes, prepared_response
 from ..schemas import (
     BarsResponse,
-    ErrorBody,
     IndicatorResponse,
     QuotesResponse,
     SymbolsResponse,
@@ -40,22 +41,21 @@ from ..schemas import (
 
 __all__ = ["router"]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in (
-        (400, "a parameter is invalid (the sentence names it)"),
-        (401, "missing or unknown X-API-Key"),
-        (403, "the caller's tier does not grant the symbol or timeframe"),
-        (404, "unknown symbol"),
-        (429, "rate limit; see Retry-After"),
-        (502, "the terminal answered with an error"),
-        (503, "the symbol's terminal is down; see Retry-After and terminal_id"),
-    )
-}
+# Tier refusals name the tier, what it may use (accessible_symbols and accessible_timeframes) and
+# upgrade_required; the original service answered 500 where these say 400, 404, 502 and 503.
+_TIERED = errors(
+    (403, "the caller's tier does not grant the symbol or timeframe (tier_denied)"),
+    (404, "no terminal serves the symbol"),
+    (502, "the terminal answered with an error"),
+    (503, "the symbol's terminal is down; see Retry-After and terminal_id"),
+)
 
-router = APIRouter(prefix="/api", tags=["market"], responses=_ERRORS)
+router = APIRouter(prefix="/api", tags=["market"])
 
 _DEFAULT_OVERLAY_PARAMS = OverlayParams()
+
+Symbol = Annotated[str, Path(min_length=1, max_length=32, description="a symbol the pool routes")]
+Timeframe = Annotated[str, Path(min_length=1, max_length=8, description="a timeframe (M5 .. D1)")]
 
 
 def _overlay_query_parameters() -> list[dict[str, Any]]:
@@ -87,13 +87,23 @@ def _overlay_params(request: Request) -> OverlayParams:
     return parse_overlay_params(query) if query else _DEFAULT_OVERLAY_PARAMS
 
 
-@router.get("/symbols", response_model=SymbolsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/symbols",
+    response_model=SymbolsResponse,
+    summary="Lists the symbols the caller's tier may use.",
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def symbols(caller: MarketCaller) -> dict[str, Any]:
-    """The symbols the caller's tier may use."""
+    """The symbols the caller's tier may use, in configured order."""
     return {"success": True, "tier": caller.tier.name, "symbols": list(caller.tier.symbols)}
 
 
-@router.get("/timeframes", response_model=TimeframesResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/timeframes",
+    response_model=TimeframesResponse,
+    summary="Lists the timeframes the caller's tier may use, shortest first.",
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any]:
     """The timeframes the caller's tier may use, shortest first."""
     granted = set(caller.tier.timeframes)
@@ -104,7 +114,8 @@ async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any
 @router.get(
     "/indicators/{symbol}/{timeframe}",
     response_class=JSONBytes,
-    responses={200: {"model": IndicatorResponse}},
+    summary="Computes OHLC, fractals and horizontal and diagonal lines for a symbol and timeframe.",
+    responses={200: {"model": IndicatorResponse}, **_TIERED},
     openapi_extra={
         **CLIENT_AUTH_OPENAPI,
         "parameters": [*CLIENT_AUTH_OPENAPI["parameters"], *_overlay_query_parameters()],
@@ -113,39 +124,50 @@ async def timeframes(caller: MarketCaller, gateway: GatewayDep) -> dict[str, Any
 async def indicators(
     request: Request,
     caller: MarketCaller,
-    symbol: str,
-    timeframe: str,
+    symbol: Symbol,
+    timeframe: Timeframe,
     bars: Annotated[
-        int, Query(ge=MIN_INDICATOR_BARS, le=MAX_BARS, description="bars of OHLC returned")
+        int, query_int(ge=MIN_INDICATOR_BARS, le=MAX_BARS, description="bars of OHLC returned")
     ] = DEFAULT_INDICATOR_BARS,
 ) -> Response:
-    """OHLC, fractals and horizontal and diagonal lines (SPEC 7); overlay parameters as query options."""
+    """SPEC 7; overlay parameters as query options. Every series runs newest first (as the original
+    contract's example): a line point's ``index`` is its bar's position in ``ohlc``."""
     body = await gateway_of(request).market.indicators(
         tier=caller.tier, symbol=symbol, timeframe=timeframe, bars=bars, params=_overlay_params(request)
     )
     return prepared_response(request, body)
 
 
-@router.get("/bars/{symbol}/{timeframe}", response_model=BarsResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/bars/{symbol}/{timeframe}",
+    response_class=JSONBytes,
+    summary="Returns a symbol's bars, oldest first, from its terminal or from the recorded data.",
+    responses={
+        200: {"model": BarsResponse},
+        **_TIERED,
+        **errors((503, "the terminal is down, or (source=store) the database did not answer")),
+    },
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def bars(
     caller: MarketCaller,
     gateway: GatewayDep,
-    symbol: str,
-    timeframe: str,
-    count: Annotated[int, Query(ge=1, le=MAX_BARS, description="bars wanted (without from)")] = 100,
+    symbol: Symbol,
+    timeframe: Timeframe,
+    count: Annotated[int, query_int(ge=1, le=MAX_BARS, description="bars wanted (without from)")] = 100,
     date_from: Annotated[
-        int | None, Query(alias="from", ge=0, description="epoch seconds; needs to (a range)")
+        int | None, epoch_query(alias="from", description="epoch seconds; needs to (a range)")
     ] = None,
-    date_to: Annotated[int | None, Query(alias="to", ge=0, description="epoch seconds")] = None,
+    date_to: Annotated[int | None, epoch_query(alias="to", description="epoch seconds")] = None,
     source: Annotated[
         Literal["terminal", "store"],
         Query(description="terminal, or store: the recorded bars between from and to (both needed)"),
     ] = "terminal",
-) -> dict[str, Any]:
-    """Bars oldest first: the newest count, the count up to `to`, or those between `from` and `to`."""
+) -> Response:
+    """The newest count, the count up to `to`, or those between `from` and `to`."""
     if source == "store":
-        return await _stored_bars(gateway, caller.tier, symbol, timeframe, date_from, date_to)
-    return await gateway.market.bars(
+        return JSONBytes(await _stored_bars(gateway, caller.tier, symbol, timeframe, date_from, date_to))
+    body = await gateway.market.bars(
         tier=caller.tier,
         symbol=symbol,
         timeframe=timeframe,
@@ -153,11 +175,12 @@ async def bars(
         date_from=date_from,
         date_to=date_to,
     )
+    return JSONBytes(body)
 
 
 async def _stored_bars(
     gateway: Gateway, tier: Tier, symbol: str, timeframe: str, date_from: int | None, date_to: int | None
-) -> dict[str, Any]:
+) -> bytes:
     """The stored bars with ``from <= time <= to``, the body of the terminal source's answer."""
     request = gateway.market.resolve(tier=tier, symbol=symbol, timeframe=timeframe)
     if date_from is None or date_to is None:
@@ -186,29 +209,46 @@ async def _stored_bars(
     return bars_body(request, rates)
 
 
-@router.get("/ticks/{symbol}", response_model=TicksResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/ticks/{symbol}",
+    response_class=JSONBytes,
+    summary="Returns a symbol's ticks, oldest first: a span, a count from a time, or the newest.",
+    responses={200: {"model": TicksResponse}, **_TIERED},
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def ticks(
     caller: MarketCaller,
     gateway: GatewayDep,
-    symbol: str,
-    count: Annotated[int, Query(ge=1, le=MAX_TICKS, description="most ticks returned")] = 100,
-    date_from: Annotated[int | None, Query(alias="from", ge=0, description="epoch seconds")] = None,
-    date_to: Annotated[int | None, Query(alias="to", ge=0, description="epoch seconds")] = None,
-) -> dict[str, Any]:
-    """Ticks oldest first: between `from` and `to`, count from `from`, or the newest count."""
-    return await gateway.market.ticks(
+    symbol: Symbol,
+    count: Annotated[int, query_int(ge=1, le=MAX_TICKS, description="most ticks returned")] = 100,
+    date_from: Annotated[int | None, epoch_query(alias="from", description="epoch seconds")] = None,
+    date_to: Annotated[int | None, epoch_query(alias="to", description="epoch seconds")] = None,
+) -> Response:
+    """Between `from` and `to`, count from `from`, or the newest count."""
+    body = await gateway.market.ticks(
         tier=caller.tier, symbol=symbol, count=count, date_from=date_from, date_to=date_to
     )
+    return JSONBytes(body)
 
 
-@router.get("/quotes", response_model=QuotesResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/quotes",
+    response_model=QuotesResponse,
+    summary="Gives the last tick of each symbol, from the ticks the terminals already stream.",
+    responses=errors(
+        (403, "the caller's tier does not grant a symbol asked for"),
+        (404, "no terminal serves a symbol asked for"),
+    ),
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def quotes(
     caller: MarketCaller,
     gateway: GatewayDep,
     symbols: Annotated[
-        str | None, Query(description="comma-separated symbols (default: all the tier's)")
+        str | None,
+        Query(max_length=1000, description="comma-separated symbols (default: all the tier's)"),
     ] = None,
 ) -> dict[str, Any]:
-    """The last tick of each symbol; symbols whose terminal is down are listed under errors."""
+    """Symbols whose terminal is down are listed under errors, the others still answer."""
     wanted = None if symbols is None else [s for s in (p.strip() for p in symbols.split(",")) if s]
     return await gateway.market.quotes(tier=caller.tier, symbols=wanted)

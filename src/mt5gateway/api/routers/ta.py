@@ -44,10 +44,14 @@ router = APIRouter(prefix="/api", tags=["technical analysis"], responses=_ERRORS
 _Route = TypeVar("_Route", bound=Callable[..., Any])
 
 
-def _json_get(path: str, model: type[Any]) -> Callable[[_Route], _Route]:
+def _json_get(path: str, model: type[Any], summary: str) -> Callable[[_Route], _Route]:
     """A GET route answering ready JSON bytes documented as ``model``."""
     return router.get(
-        path, response_class=JSONBytes, responses={200: {"model": model}}, openapi_extra=CLIENT_AUTH_OPENAPI
+        path,
+        response_class=JSONBytes,
+        summary=summary,
+        responses={200: {"model": model}},
+        openapi_extra=CLIENT_AUTH_OPENAPI,
     )
 
 
@@ -60,13 +64,15 @@ _Patterns = Annotated[
 ]
 
 
-@_json_get("/ta/functions", TAFunctionsResponse)
+@_json_get(
+    "/ta/functions", TAFunctionsResponse, "Lists every TA-Lib function served, with parameters and outputs."
+)
 async def functions(_caller: MarketCaller, ta: TADep) -> Response:
     """Every TA-Lib function served: group, inputs, parameters (type, our default, range), outputs."""
     return JSONBytes(ta.functions())
 
 
-@_json_get("/ta/{symbol}/{timeframe}", TAResponse)
+@_json_get("/ta/{symbol}/{timeframe}", TAResponse, "Computes TA-Lib indicators over a symbol's newest bars.")
 async def indicators(
     request: Request,
     caller: MarketCaller,
@@ -86,13 +92,17 @@ async def indicators(
     return prepared_response(request, body)
 
 
-@_json_get("/patterns", PatternListResponse)
+@_json_get("/patterns", PatternListResponse, "Lists every candlestick pattern the gateway finds.")
 async def pattern_list(_caller: MarketCaller, ta: TADep) -> Response:
     """Every candlestick pattern: its TA-Lib name, readable name and parameters."""
     return JSONBytes(ta.pattern_list())
 
 
-@_json_get("/patterns/{symbol}/{timeframe}", PatternsResponse)
+@_json_get(
+    "/patterns/{symbol}/{timeframe}",
+    PatternsResponse,
+    "Finds candlestick patterns among a symbol's newest closed bars.",
+)
 async def patterns(
     request: Request,
     caller: MarketCaller,
@@ -112,7 +122,12 @@ async def patterns(
     return prepared_response(request, body)
 
 
-@router.get("/scan", response_model=ScanResponse, openapi_extra=CLIENT_AUTH_OPENAPI)
+@router.get(
+    "/scan",
+    response_model=ScanResponse,
+    summary="Scans every symbol of the tier for patterns and indicator conditions.",
+    openapi_extra=CLIENT_AUTH_OPENAPI,
+)
 async def scan(
     caller: MarketCaller,
     ta: TADep,
